@@ -1,0 +1,2 @@
+//! `sync178-node`: placeholder.
+fn main() {}

@@ -1,0 +1,13 @@
+//! sync178-shared: what every sync178 process shares — the event schema,
+//! units and topology, periods, validation, the sled event log and TLS
+//! identity.
+
+pub mod event;
+pub mod log;
+pub mod period;
+pub mod proto;
+pub mod testing;
+pub mod tls;
+pub mod topology;
+pub mod unit;
+pub mod validate;
