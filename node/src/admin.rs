@@ -1,0 +1,98 @@
+//! `Admin.Status`: what the node holds, what its parent has, and why a link is stalled.
+
+use std::sync::Arc;
+
+use sync178_shared::proto::v1::admin_server::Admin;
+use sync178_shared::proto::v1::{
+    LinkState, OriginStatus, StatusRequest, StatusResponse, UplinkStatus,
+};
+use sync178_shared::tls::{Role, peer_identity};
+use tonic::{Request, Response, Status};
+
+use crate::Ctx;
+
+/// The admin service of one node.
+#[derive(Debug, Clone)]
+pub struct AdminService {
+    ctx: Arc<Ctx>,
+}
+
+impl AdminService {
+    /// Serves status for the node behind `ctx`.
+    pub(crate) fn new(ctx: Arc<Ctx>) -> AdminService {
+        AdminService { ctx }
+    }
+}
+
+/// The status of the node behind `ctx`.
+pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
+    let heads = ctx.log.heads();
+    let (uplink, acked, stalled) = ctx.state.uplink(|u| {
+        let acked = u.acked.clone();
+        let stalled = u.stalled.clone();
+        (u.clone(), acked, stalled)
+    });
+    let mut backlog = 0u64;
+    let origins = heads
+        .iter()
+        .map(|(o, h)| {
+            let parent_seq = acked.get(o).map_or(0, |(s, _)| *s);
+            backlog += h.seq.saturating_sub(parent_seq);
+            OriginStatus {
+                origin: o.to_string(),
+                seq: h.seq,
+                hash: h.hash.to_vec(),
+                parent_seq,
+                stalled: stalled.get(o).map(|s| s.reason.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let uplink = match &ctx.parent {
+        None => UplinkStatus {
+            state: LinkState::NoParent as i32,
+            ..UplinkStatus::default()
+        },
+        Some((parent, endpoint)) => UplinkStatus {
+            parent: parent.to_string(),
+            endpoint: endpoint.clone(),
+            state: uplink.state as i32,
+            last_error: uplink.last_error,
+            last_error_at: uplink.last_error_at,
+            connected_since: uplink.connected_since,
+            last_ack_at: uplink.last_ack_at,
+            backlog,
+            reconnects: uplink.reconnects,
+        },
+    };
+    StatusResponse {
+        unit: ctx.unit.to_string(),
+        name: ctx.topology.name(ctx.unit).unwrap_or_default().to_string(),
+        log_length: ctx.log.len(),
+        origins,
+        uplink: Some(uplink),
+        children: ctx.state.children(),
+        started_at: ctx.started_at,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn status(
+        &self,
+        req: Request<StatusRequest>,
+    ) -> Result<Response<StatusResponse>, Status> {
+        let peer = peer_identity(&req)?;
+        let allowed = match peer.role {
+            Role::Operator | Role::Hub | Role::Node => true,
+            Role::Recorder => peer.unit == self.ctx.unit,
+        };
+        if !allowed {
+            return Err(Status::permission_denied(format!(
+                "{peer} may not read the status of {}",
+                self.ctx.unit
+            )));
+        }
+        Ok(Response::new(status(&self.ctx)))
+    }
+}

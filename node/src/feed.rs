@@ -1,0 +1,85 @@
+//! `Feed.Subscribe`: catch-up then live stream of the log for hubs and tools.
+
+use std::sync::Arc;
+
+use sync178_shared::proto::v1::feed_server::Feed;
+use sync178_shared::proto::v1::{FeedBatch, FeedItem, SubscribeRequest};
+use sync178_shared::tls::{Role, peer_identity};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::Ctx;
+
+/// Most events in one feed message.
+const FEED_BATCH_EVENTS: usize = 1000;
+
+/// The feed service of one node.
+#[derive(Debug, Clone)]
+pub struct FeedService {
+    ctx: Arc<Ctx>,
+}
+
+impl FeedService {
+    /// Serves the feed of the node behind `ctx`.
+    pub(crate) fn new(ctx: Arc<Ctx>) -> FeedService {
+        FeedService { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl Feed for FeedService {
+    type SubscribeStream = ReceiverStream<Result<FeedBatch, Status>>;
+
+    async fn subscribe(
+        &self,
+        req: Request<SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let peer = peer_identity(&req)?;
+        if !matches!(peer.role, Role::Hub | Role::Operator) {
+            return Err(Status::permission_denied(format!(
+                "the feed is for hubs and operators; the certificate is {peer}"
+            )));
+        }
+        let mut pos = req.into_inner().from_position;
+        let ctx = self.ctx.clone();
+        let (tx, rx) = mpsc::channel(4);
+        let max_bytes = ctx.limits.max_batch_bytes;
+        tracing::info!(%peer, from = pos, "feed subscribed");
+        ctx.tasks.clone().spawn(async move {
+            let mut len = ctx.log.subscribe();
+            loop {
+                len.borrow_and_update();
+                let items = match ctx.log.read(pos, FEED_BATCH_EVENTS, max_bytes) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        let _ = tx
+                            .send(Err(Status::internal(format!("reading the log: {e}"))))
+                            .await;
+                        return;
+                    }
+                };
+                if items.is_empty() {
+                    tokio::select! {
+                        r = len.changed() => if r.is_err() { return },
+                        _ = ctx.shutdown.cancelled() => return,
+                        _ = tx.closed() => return,
+                    }
+                    continue;
+                }
+                pos = items.last().map_or(pos, |(p, _)| p + 1);
+                let batch = FeedBatch {
+                    items: items
+                        .into_iter()
+                        .map(|(position, event)| FeedItem { position, event })
+                        .collect(),
+                };
+                tokio::select! {
+                    r = tx.send(Ok(batch)) => if r.is_err() { return },
+                    _ = ctx.shutdown.cancelled() => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}

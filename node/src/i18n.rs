@@ -1,0 +1,312 @@
+//! What operators read, in Vietnamese (the default) or English: one [`Msg`] per phrase, looked up with [`t`].
+
+use sync178_shared::proto::v1::LinkState;
+
+/// The language of what the CLI prints for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Lang {
+    /// Tiếng Việt.
+    #[default]
+    Vi,
+    /// English.
+    En,
+}
+
+/// Every phrase the CLI prints for people. Server error messages and field
+/// paths are not here: they stay as the node wrote them (English).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    /// The word before a line number of the input file.
+    Line,
+    /// The word before a column number of a line.
+    Column,
+    /// Why nothing was sent after bad input lines.
+    NothingSentBadInput,
+    /// The input held no event.
+    NoEvents,
+    /// The unit that recorded the events.
+    Origin,
+    /// Sequence numbers.
+    SeqRange,
+    /// A chunk the node refused.
+    ChunkRefused,
+    /// A chunk whose fate is unknown because the call failed.
+    ChunkFailed,
+    /// Nothing of the input was applied.
+    NothingApplied,
+    /// Nothing of the refused batch was applied.
+    BatchRefusedNothingApplied,
+    /// The outcome of a failed call is unknown.
+    OutcomeUnknown,
+    /// The administrative unit.
+    Unit,
+    /// Software version.
+    Version,
+    /// When the node started.
+    Started,
+    /// Events in the log.
+    LogLength,
+    /// The link to the parent node.
+    Uplink,
+    /// The parent node.
+    Parent,
+    /// The parent's address.
+    Endpoint,
+    /// The state of the link.
+    LinkStateLabel,
+    /// Events the parent has not acknowledged.
+    Backlog,
+    /// Last error on the link.
+    LastError,
+    /// Last acknowledgement from the parent.
+    LastAck,
+    /// Connected since.
+    ConnectedSince,
+    /// Number of reconnections.
+    Reconnects,
+    /// Table of origins.
+    Origins,
+    /// Column: seq held here.
+    ColSeq,
+    /// Column: seq the parent acknowledged.
+    ColParentSeq,
+    /// Column: how far the parent is behind.
+    ColBehind,
+    /// Column: why the origin is stalled.
+    ColStalled,
+    /// Column: origin.
+    ColOrigin,
+    /// Child nodes.
+    Children,
+    /// Column: unit.
+    ColUnit,
+    /// Column: connected now.
+    ColConnected,
+    /// Column: last contact.
+    ColLastContact,
+    /// Column: last refusal.
+    ColLastRefusal,
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+    /// Never happened.
+    Never,
+    /// Nothing to show.
+    None,
+    /// Certificate authority created.
+    CaCreated,
+    /// Certificate authority reused.
+    CaReused,
+    /// Certificates newly written.
+    CertsCreated,
+    /// Certificates kept as they were.
+    CertsKept,
+}
+
+/// The phrase `msg` in `lang`.
+pub fn t(lang: Lang, msg: Msg) -> &'static str {
+    let (vi, en) = match msg {
+        Msg::Line => ("dòng", "line"),
+        Msg::Column => ("cột", "column"),
+        Msg::NothingSentBadInput => (
+            "Tệp có dòng sai: không gửi sự kiện nào.",
+            "The input has bad lines: nothing was sent.",
+        ),
+        Msg::NoEvents => (
+            "Tệp không có sự kiện nào: không gửi gì.",
+            "The input holds no event: nothing was sent.",
+        ),
+        Msg::Origin => ("đơn vị ghi nhận", "origin"),
+        Msg::SeqRange => ("số thứ tự", "seq"),
+        Msg::ChunkRefused => ("bị từ chối", "refused"),
+        Msg::ChunkFailed => ("gửi không thành", "failed"),
+        Msg::NothingApplied => ("Không có sự kiện nào được ghi.", "Nothing was applied."),
+        Msg::BatchRefusedNothingApplied => (
+            "Không có sự kiện nào của lô này được ghi.",
+            "Nothing of this batch was applied.",
+        ),
+        Msg::OutcomeUnknown => (
+            "không rõ đã được ghi hay chưa; kiểm tra bằng `status` trước khi gửi lại",
+            "unknown whether it was applied; check with `status` before sending again",
+        ),
+        Msg::Unit => ("Đơn vị", "Unit"),
+        Msg::Version => ("phiên bản", "version"),
+        Msg::Started => ("khởi động", "started"),
+        Msg::LogLength => ("Số sự kiện trong sổ", "Log length"),
+        Msg::Uplink => ("Liên kết lên cấp trên", "Uplink"),
+        Msg::Parent => ("cấp trên", "parent"),
+        Msg::Endpoint => ("địa chỉ", "endpoint"),
+        Msg::LinkStateLabel => ("trạng thái liên kết", "link state"),
+        Msg::Backlog => ("chưa được cấp trên xác nhận", "backlog"),
+        Msg::LastError => ("lỗi gần nhất", "last error"),
+        Msg::LastAck => ("xác nhận gần nhất", "last ack"),
+        Msg::ConnectedSince => ("kết nối từ", "connected since"),
+        Msg::Reconnects => ("số lần kết nối lại", "reconnects"),
+        Msg::Origins => ("Nguồn", "Origins"),
+        Msg::ColSeq => ("số TT", "seq"),
+        Msg::ColParentSeq => ("cấp trên có", "parent seq"),
+        Msg::ColBehind => ("chênh lệch", "behind"),
+        Msg::ColStalled => ("lý do tạm dừng", "stalled"),
+        Msg::ColOrigin => ("nguồn", "origin"),
+        Msg::Children => ("Cấp dưới", "Children"),
+        Msg::ColUnit => ("đơn vị", "unit"),
+        Msg::ColConnected => ("đang kết nối", "connected"),
+        Msg::ColLastContact => ("liên lạc gần nhất", "last contact"),
+        Msg::ColLastRefusal => ("từ chối gần nhất", "last refusal"),
+        Msg::Yes => ("có", "yes"),
+        Msg::No => ("không", "no"),
+        Msg::Never => ("chưa có", "never"),
+        Msg::None => ("không có", "none"),
+        Msg::CaCreated => ("đã tạo CA mới", "ca created"),
+        Msg::CaReused => ("dùng lại CA có sẵn", "ca reused"),
+        Msg::CertsCreated => ("chứng thư đã tạo", "certificates created"),
+        Msg::CertsKept => ("chứng thư giữ nguyên", "certificates kept"),
+    };
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+/// The name of a link state in `lang`.
+pub fn link_state(lang: Lang, state: LinkState) -> &'static str {
+    let (vi, en) = match state {
+        LinkState::Unspecified => ("không rõ", "unknown"),
+        LinkState::NoParent => ("không có cấp trên", "no parent (root)"),
+        LinkState::Connecting => ("đang kết nối", "connecting"),
+        LinkState::CatchingUp => ("đang đồng bộ", "catching up"),
+        LinkState::Live => ("trực tuyến", "live"),
+        LinkState::BackingOff => ("chờ kết nối lại", "backing off"),
+        LinkState::Stopped => ("đã dừng", "stopped"),
+    };
+    match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    }
+}
+
+/// How long ago `at_ms` was at `now_ms`, e.g. `3 phút trước` / `3 min ago`;
+/// "never" when `at_ms` is 0 or less.
+pub fn ago(lang: Lang, at_ms: i64, now_ms: i64) -> String {
+    if at_ms <= 0 {
+        return t(lang, Msg::Never).to_owned();
+    }
+    let secs = (now_ms.saturating_sub(at_ms) / 1000).max(0);
+    let (n, vi, en) = if secs < 120 {
+        (secs, "giây", "s")
+    } else if secs < 2 * 3600 {
+        (secs / 60, "phút", "min")
+    } else if secs < 2 * 86_400 {
+        (secs / 3600, "giờ", "h")
+    } else {
+        (secs / 86_400, "ngày", "d")
+    };
+    match lang {
+        Lang::Vi => format!("{n} {vi} trước"),
+        Lang::En => format!("{n} {en} ago"),
+    }
+}
+
+/// `yes` or `no` in `lang`.
+pub fn yes_no(lang: Lang, b: bool) -> &'static str {
+    t(lang, if b { Msg::Yes } else { Msg::No })
+}
+
+/// `N new, M already stored (duplicates)`.
+pub fn accepted_summary(lang: Lang, new: usize, duplicates: usize) -> String {
+    match lang {
+        Lang::Vi => format!("đã nhận {new} sự kiện mới, {duplicates} đã có từ trước (trùng lặp)"),
+        Lang::En => format!("{new} accepted, {duplicates} already stored (duplicates)"),
+    }
+}
+
+/// `N events refused.`
+pub fn refused_summary(lang: Lang, n: usize) -> String {
+    match lang {
+        Lang::Vi => format!("{n} sự kiện bị từ chối."),
+        Lang::En if n == 1 => "1 event refused.".to_owned(),
+        Lang::En => format!("{n} events refused."),
+    }
+}
+
+/// The announcement that a submission goes out in several requests.
+pub fn chunk_plan(lang: Lang, events: usize, chunks: usize, per: usize) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Gửi {events} sự kiện thành {chunks} phần (tối đa {per} sự kiện mỗi phần); dừng ở phần đầu tiên bị từ chối."
+        ),
+        Lang::En => format!(
+            "Sending {events} events in {chunks} chunks of at most {per}; stopping at the first chunk refused."
+        ),
+    }
+}
+
+/// `chunk k/n (lines a–b)`.
+pub fn chunk_label(lang: Lang, k: usize, n: usize, (first, last): (usize, usize)) -> String {
+    match lang {
+        Lang::Vi => format!("phần {k}/{n} (dòng {first}–{last})"),
+        Lang::En => format!("chunk {k}/{n} (lines {first}–{last})"),
+    }
+}
+
+/// The lines applied before a submission stopped.
+pub fn applied_lines(lang: Lang, first: usize, last: usize) -> String {
+    match lang {
+        Lang::Vi => format!("Đã ghi: dòng {first}–{last}."),
+        Lang::En => format!("Applied: lines {first}–{last}."),
+    }
+}
+
+/// The lines not sent after a submission stopped.
+pub fn not_sent(lang: Lang, first: usize, last: usize) -> String {
+    match lang {
+        Lang::Vi => format!("Chưa gửi: dòng {first}–{last}."),
+        Lang::En => format!("Not sent: lines {first}–{last}."),
+    }
+}
+
+/// An input file that cannot be read.
+pub fn cannot_read(lang: Lang, path: &str, e: &dyn std::fmt::Display) -> String {
+    match lang {
+        Lang::Vi => format!("không đọc được {path}: {e}"),
+        Lang::En => format!("cannot read {path}: {e}"),
+    }
+}
+
+/// Certificate files that cannot be used.
+pub fn bad_certificates(lang: Lang, e: &dyn std::fmt::Display) -> String {
+    match lang {
+        Lang::Vi => format!("chứng thư không dùng được: {e}"),
+        Lang::En => format!("certificates: {e}"),
+    }
+}
+
+/// An endpoint that is not a usable URL.
+pub fn bad_endpoint(lang: Lang, endpoint: &str, reason: &str) -> String {
+    match lang {
+        Lang::Vi => format!("địa chỉ {endpoint} không dùng được: {reason}"),
+        Lang::En => format!("endpoint {endpoint}: {reason}"),
+    }
+}
+
+/// A connection or TLS handshake that failed.
+pub fn cannot_connect(
+    lang: Lang,
+    endpoint: &str,
+    server: sync178_shared::unit::UnitId,
+    cause: &str,
+) -> String {
+    match lang {
+        Lang::Vi => format!("không kết nối được tới {endpoint} (xác minh node {server}): {cause}"),
+        Lang::En => format!("cannot connect to {endpoint} (verifying node {server}): {cause}"),
+    }
+}
+
+/// A call the node answered with an error.
+pub fn call_failed(lang: Lang, endpoint: &str, status: &str) -> String {
+    match lang {
+        Lang::Vi => format!("{endpoint} trả lỗi: {status}"),
+        Lang::En => format!("{endpoint}: {status}"),
+    }
+}

@@ -1,0 +1,134 @@
+//! `Ingest.Submit`: recorders of this unit append events to the node's own chain.
+
+use std::sync::Arc;
+
+use sync178_shared::event::{self, new_id, now_ms};
+use sync178_shared::log::LogError;
+use sync178_shared::proto::v1::ingest_server::Ingest;
+use sync178_shared::proto::v1::{Accepted, Rejection, SubmitRequest, SubmitResponse};
+use sync178_shared::tls::{Role, peer_identity};
+use sync178_shared::unit::UnitId;
+use sync178_shared::validate::{self, CURRENT_SCHEMA, Context};
+use tonic::{Request, Response, Status};
+
+use crate::Ctx;
+
+/// The ingest service of one node.
+#[derive(Debug, Clone)]
+pub struct IngestService {
+    ctx: Arc<Ctx>,
+}
+
+impl IngestService {
+    /// Serves ingest for the node behind `ctx`.
+    pub(crate) fn new(ctx: Arc<Ctx>) -> IngestService {
+        IngestService { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl Ingest for IngestService {
+    #[tracing::instrument(skip_all, fields(unit = %self.ctx.unit, batch))]
+    async fn submit(
+        &self,
+        req: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        let ctx = &self.ctx;
+        let peer = peer_identity(&req)?;
+        if peer.role != Role::Recorder || peer.unit != ctx.unit {
+            tracing::warn!(%peer, "submit refused: not a recorder of this unit");
+            return Err(Status::permission_denied(format!(
+                "only recorders of {} may submit here; the certificate is {peer}",
+                ctx.unit
+            )));
+        }
+        let mut events = req.into_inner().events;
+        tracing::Span::current().record("batch", events.len());
+        if events.len() > ctx.limits.max_batch_events {
+            return Err(Status::invalid_argument(format!(
+                "batch of {} events is over the limit of {}",
+                events.len(),
+                ctx.limits.max_batch_events
+            )));
+        }
+        let log = &ctx.log;
+        let rejected = check_drafts(ctx, &mut events);
+        if !rejected.is_empty() {
+            tracing::info!(rejected = rejected.len(), "submit refused: invalid events");
+            return Ok(Response::new(SubmitResponse {
+                accepted: vec![],
+                rejected,
+            }));
+        }
+        match log.append_own(events).await {
+            Ok(appended) => {
+                let origin = ctx.unit.to_string();
+                if let Some(last) = appended.last() {
+                    tracing::debug!(seq = last.seq, "submit appended");
+                }
+                Ok(Response::new(SubmitResponse {
+                    accepted: appended
+                        .into_iter()
+                        .map(|a| Accepted {
+                            id: a.id.to_vec(),
+                            origin: origin.clone(),
+                            seq: a.seq,
+                            position: a.position,
+                            hash: a.hash.to_vec(),
+                            duplicate: a.duplicate,
+                        })
+                        .collect(),
+                    rejected: vec![],
+                }))
+            }
+            Err(LogError::Rejected { index, reason }) => Ok(Response::new(SubmitResponse {
+                accepted: vec![],
+                rejected: vec![Rejection {
+                    index: index as u32,
+                    field: "event".into(),
+                    reason,
+                }],
+            })),
+            Err(e) => {
+                tracing::error!(error = %e, "submit failed in the log");
+                Err(Status::unavailable(format!("event log: {e}")))
+            }
+        }
+    }
+}
+
+/// Validates every draft and fills what the node assigns before the log
+/// (id if absent, schema, recorded_at); returns one rejection per bad draft.
+fn check_drafts(ctx: &Ctx, events: &mut [sync178_shared::proto::v1::Event]) -> Vec<Rejection> {
+    let lookup = |id: &[u8]| -> Option<UnitId> {
+        let id: event::EventId = id.try_into().ok()?;
+        // Only own events are indexed by id: a hit is of our origin.
+        ctx.log.get_by_id(&id).ok().flatten().map(|_| ctx.unit)
+    };
+    let vctx = Context {
+        topology: &ctx.topology,
+        origin: ctx.unit,
+        today: crate::today(),
+        target_origin: Some(&lookup),
+    };
+    let mut rejected = Vec::new();
+    let recorded_at = now_ms();
+    for (index, ev) in events.iter_mut().enumerate() {
+        if let Err(e) = validate::validate_draft(ev, &vctx) {
+            rejected.push(Rejection {
+                index: index as u32,
+                field: e.field,
+                reason: e.reason,
+            });
+            continue;
+        }
+        if ev.id.is_empty() {
+            ev.id = new_id().to_vec();
+        }
+        if ev.schema == 0 {
+            ev.schema = CURRENT_SCHEMA;
+        }
+        ev.recorded_at = recorded_at;
+    }
+    rejected
+}

@@ -1,0 +1,183 @@
+//! sync178-node: one daemon per administrative unit. It records events from
+//! the unit's officers (`Ingest`), keeps working offline, syncs its log and
+//! its subtree's upward (`Sync`, uplink), serves its log to hubs (`Feed`) and
+//! says how it is doing (`Admin`). Every link is mutual TLS.
+//!
+//! [`run`] is the whole daemon; `main.rs` and the tests call the same function.
+
+pub mod admin;
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod feed;
+pub mod i18n;
+pub mod ingest;
+pub mod state;
+pub mod sync;
+pub mod uplink;
+
+use std::sync::Arc;
+
+use sync178_shared::log::{Log, LogError};
+use sync178_shared::proto::v1::admin_server::AdminServer;
+use sync178_shared::proto::v1::feed_server::FeedServer;
+use sync178_shared::proto::v1::ingest_server::IngestServer;
+use sync178_shared::proto::v1::sync_server::SyncServer;
+use sync178_shared::tls::{Identity, Role, TlsError};
+use sync178_shared::topology::{Topology, TopologyError};
+use sync178_shared::unit::UnitId;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+
+use config::Limits;
+use state::NodeState;
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Certificates could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The topology could not be loaded.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// The event log could not be opened.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// The configuration does not fit the certificate or the topology.
+    #[error("{field}: {reason}")]
+    Config {
+        /// The config field at fault.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The gRPC server failed.
+    #[error("server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// What the services and tasks of one node share.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) unit: UnitId,
+    pub(crate) topology: Arc<Topology>,
+    pub(crate) log: Log,
+    pub(crate) state: NodeState,
+    pub(crate) limits: Limits,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) started_at: i64,
+    /// Parent unit and endpoint.
+    pub(crate) parent: Option<(UnitId, String)>,
+}
+
+/// Today's date (UTC) at this node.
+pub(crate) fn today() -> sync178_shared::period::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+/// Runs the node on `listener` until `shutdown` is cancelled, then stops
+/// accepting, finishes what is in flight, stops every task and returns.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), NodeError> {
+    let tls = config.tls.load()?;
+    let want = Identity::new(config.unit, Role::Node);
+    if tls.identity != want {
+        return Err(NodeError::Config {
+            field: "tls.cert",
+            reason: format!("certificate is {}, expected {want}", tls.identity),
+        });
+    }
+    let topology = Arc::new(Topology::from_csv_path(&config.topology)?);
+    if !topology.contains(config.unit) {
+        return Err(NodeError::Config {
+            field: "unit",
+            reason: format!("{} is not in {}", config.unit, config.topology.display()),
+        });
+    }
+    let parent = match &config.parent {
+        None => None,
+        Some(p) => {
+            let unit =
+                p.unit
+                    .or_else(|| topology.parent(config.unit))
+                    .ok_or(NodeError::Config {
+                        field: "parent.unit",
+                        reason: format!("{} has no parent in the topology", config.unit),
+                    })?;
+            Some((unit, p.endpoint.clone()))
+        }
+    };
+    let log_dir = config.data_dir.join("log");
+    let log = {
+        let unit = config.unit;
+        tokio::task::spawn_blocking(move || Log::open(&log_dir, unit))
+            .await
+            .map_err(|e| NodeError::Config {
+                field: "data_dir",
+                reason: format!("opening the log: {e}"),
+            })??
+    };
+    let tasks = TaskTracker::new();
+    let ctx = Arc::new(Ctx {
+        unit: config.unit,
+        topology,
+        log,
+        state: NodeState::default(),
+        limits: config.limits.clone(),
+        shutdown: shutdown.clone(),
+        tasks: tasks.clone(),
+        started_at: sync178_shared::event::now_ms(),
+        parent: parent.clone(),
+    });
+    if let Some((unit, endpoint)) = parent {
+        tasks.spawn(uplink::run(
+            ctx.clone(),
+            unit,
+            endpoint,
+            tls.client_config(unit),
+            config.uplink.clone(),
+        ));
+    }
+    let lim = config.limits.max_message_bytes;
+    let addr = listener.local_addr().ok();
+    tracing::info!(unit = %ctx.unit, ?addr, log_length = ctx.log.len(), "node serving");
+    let served = tonic::transport::Server::builder()
+        .tls_config(tls.server_config())?
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
+        .add_service(
+            IngestServer::new(ingest::IngestService::new(ctx.clone()))
+                .max_decoding_message_size(lim)
+                .max_encoding_message_size(lim),
+        )
+        .add_service(
+            SyncServer::new(sync::SyncService::new(ctx.clone()))
+                .max_decoding_message_size(lim)
+                .max_encoding_message_size(lim),
+        )
+        .add_service(
+            FeedServer::new(feed::FeedService::new(ctx.clone()))
+                .max_decoding_message_size(lim)
+                .max_encoding_message_size(lim),
+        )
+        .add_service(AdminServer::new(admin::AdminService::new(ctx.clone())))
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+    tracing::info!(unit = %ctx.unit, log_length = ctx.log.len(), "node stopped");
+    served.map_err(NodeError::from)
+}

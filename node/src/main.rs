@@ -1,0 +1,313 @@
+//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `submit`, `status`).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use sync178_node::cli::{self, EXIT_DATAERR, EXIT_USAGE};
+use sync178_node::i18n::{Lang, Msg, t};
+use sync178_node::{Config, NodeError};
+use sync178_shared::tls::TlsFiles;
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::UnitId;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+/// How long the node may take to stop after SIGINT/SIGTERM.
+const GRACE: Duration = Duration::from_secs(30);
+/// Exit code when a node or a command fails for another reason.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code when the listen address cannot be bound (`EX_UNAVAILABLE`).
+const EXIT_UNAVAILABLE: u8 = 69;
+
+/// sync178 node: the daemon of one administrative unit, and the tools to feed and watch it.
+#[derive(Debug, Parser)]
+#[command(name = "sync178-node", version)]
+struct Cli {
+    /// Language of what is printed for people: vi (Tiếng Việt) or en (English).
+    #[arg(
+        long,
+        global = true,
+        env = "SYNC178_LANG",
+        value_enum,
+        default_value = "vi"
+    )]
+    lang: Lang,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the node daemon until SIGINT or SIGTERM.
+    Run {
+        /// The node's TOML configuration.
+        #[arg(long, env = "SYNC178_NODE_CONFIG")]
+        config: PathBuf,
+        /// Log JSON lines instead of text (the filter is RUST_LOG, default `info`).
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Issues the CA and every certificate of a province (idempotent: keeps what exists).
+    Certs {
+        /// Topology CSV in the GSO listing format.
+        #[arg(long)]
+        topology: PathBuf,
+        /// The province, e.g. p33.
+        #[arg(long)]
+        province: UnitId,
+        /// Folder for ca.pem, ca.key and the certificates.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Submits NDJSON events (one per line; blank and `#` lines skipped) to a node.
+    Submit {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print the node's SubmitResponse as JSON (one line per request).
+        #[arg(long)]
+        json: bool,
+        /// The NDJSON file, or `-` for standard input.
+        file: PathBuf,
+    },
+    /// Shows what a node holds, its uplink, its origins and its children.
+    Status {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print the StatusResponse as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How to reach a node.
+#[derive(Debug, Args)]
+struct Conn {
+    /// The node's gRPC endpoint, e.g. https://10.0.0.5:7000.
+    #[arg(long, env = "SYNC178_ENDPOINT")]
+    endpoint: String,
+    /// The node to expect behind the endpoint; defaults to the unit of --cert.
+    #[arg(long)]
+    node: Option<UnitId>,
+    /// The province CA certificate (PEM).
+    #[arg(long, env = "SYNC178_CA")]
+    ca: PathBuf,
+    /// Our certificate (PEM).
+    #[arg(long, env = "SYNC178_CERT")]
+    cert: PathBuf,
+    /// Our private key (PEM).
+    #[arg(long, env = "SYNC178_KEY")]
+    key: PathBuf,
+}
+
+impl Conn {
+    fn tls(&self) -> TlsFiles {
+        TlsFiles {
+            ca: self.ca.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang;
+    let code = match cli.command {
+        Command::Run { config, log_json } => run(&config, log_json).await,
+        Command::Certs {
+            topology,
+            province,
+            out,
+        } => certs(&topology, province, &out, lang),
+        Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
+        Command::Status { conn, json } => status(&conn, json, lang).await,
+    };
+    ExitCode::from(code)
+}
+
+/// The daemon: tracing → config → bind → run → signal → drain.
+async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
+    let filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .from_env_lossy();
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if log_json {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
+
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {}: {e}", config.listen);
+            return EXIT_UNAVAILABLE;
+        }
+    };
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("cannot install signal handlers: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let token = CancellationToken::new();
+    let mut node = tokio::spawn(Box::pin(sync178_node::run(config, listener, token.clone())));
+    tokio::select! {
+        res = &mut node => return finished(res),
+        _ = sigint.recv() => tracing::info!(signal = "SIGINT", "stopping"),
+        _ = sigterm.recv() => tracing::info!(signal = "SIGTERM", "stopping"),
+    }
+    token.cancel();
+    match tokio::time::timeout(GRACE, node).await {
+        Ok(res) => finished(res),
+        Err(_) => {
+            tracing::warn!(grace_secs = GRACE.as_secs(), "node did not stop in time");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// The exit code of a finished node task.
+fn finished(res: Result<Result<(), NodeError>, tokio::task::JoinError>) -> u8 {
+    match res {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            match e {
+                NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_) => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            }
+        }
+        Err(e) => {
+            eprintln!("node task failed: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `certs`: issues what the province lacks and says what was created and kept.
+fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, lang: Lang) -> u8 {
+    let issued = Topology::from_csv_path(topology)
+        .map_err(anyhow::Error::from)
+        .and_then(|topo| {
+            sync178_node::certs::issue_province(&topo, province, out)
+                .with_context(|| format!("issuing certificates of {province}"))
+        });
+    match issued {
+        Ok(report) => {
+            print!("{}", cli::render_certs(&report, lang));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `submit`: parse everything, then send; nothing is sent if any line is bad.
+async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> u8 {
+    let text = match cli::read_input(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{}", e.render(lang));
+            return e.exit_code();
+        }
+    };
+    let events = match cli::parse_ndjson(&text) {
+        Ok(ev) => ev,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}", e.render(lang));
+            }
+            eprintln!("{}", t(lang, Msg::NothingSentBadInput));
+            return EXIT_DATAERR;
+        }
+    };
+    if events.is_empty() {
+        eprintln!("{}", t(lang, Msg::NoEvents));
+        return EXIT_DATAERR;
+    }
+    let channel = match cli::connect(&conn.endpoint, &conn.tls(), conn.node).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{}", e.render(lang));
+            return e.exit_code();
+        }
+    };
+    let outcome = cli::submit(channel, &conn.endpoint, events).await;
+    if json {
+        for chunk in &outcome.chunks {
+            let response = match &chunk.result {
+                cli::ChunkResult::Applied(r) | cli::ChunkResult::Refused { response: r, .. } => r,
+                cli::ChunkResult::Failed(e) => {
+                    eprintln!("{}", e.render(lang));
+                    continue;
+                }
+            };
+            match serde_json::to_string(response) {
+                Ok(s) => println!("{s}"),
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    } else {
+        let report = cli::render_submit(&outcome, lang);
+        if outcome.is_success() {
+            print!("{report}");
+        } else {
+            eprint!("{report}");
+        }
+    }
+    outcome.exit_code()
+}
+
+/// `status`: one `Admin.Status` call, as a report or as JSON.
+async fn status(conn: &Conn, json: bool, lang: Lang) -> u8 {
+    let res = match cli::connect(&conn.endpoint, &conn.tls(), conn.node).await {
+        Ok(channel) => cli::status(channel, &conn.endpoint).await,
+        Err(e) => Err(e),
+    };
+    let status = match res {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", e.render(lang));
+            return e.exit_code();
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_FAILURE;
+            }
+        }
+    } else {
+        print!(
+            "{}",
+            cli::render_status(&status, lang, sync178_shared::event::now_ms())
+        );
+    }
+    0
+}

@@ -1,0 +1,731 @@
+//! The operator CLI: NDJSON parsing, the status and submit reports in both languages, and `submit`/`status` through the real binary against an in-process node.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use sync178_node::certs::{issue_province, province_files};
+use sync178_node::cli::{
+    CHUNK_EVENTS, ChunkReport, ChunkResult, LineRejection, SubmitOutcome, parse_ndjson,
+    plan_chunks, render_status, render_submit,
+};
+use sync178_node::config::{Limits, UplinkConfig};
+use sync178_node::i18n::Lang;
+use sync178_node::{Config, NodeError};
+use sync178_shared::proto::v1::body::Kind;
+use sync178_shared::proto::v1::{
+    Accepted, AwarenessForm, ChildStatus, Event, LinkState, OriginStatus, StatusResponse,
+    SubmitResponse, UplinkStatus,
+};
+use sync178_shared::tls::{Identity, Role};
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::UnitId;
+use tokio_util::sync::CancellationToken;
+
+fn unit(s: &str) -> UnitId {
+    s.parse().unwrap_or_else(|e| panic!("bad unit id {s}: {e}"))
+}
+
+/// One valid NDJSON event: an awareness meeting in `unit`.
+fn event_line(unit: &str, activity: &str) -> String {
+    format!(
+        r#"{{"unit": "{unit}", "occurred_on": "2025-03-01", "recorded_by": "officer-1", "body": {{"awareness_activity_held": {{"activity_id": "{activity}", "form": "AWARENESS_FORM_MEETING", "audience": "AUDIENCE_RESIDENTS", "participants": 40}}}}}}"#
+    )
+}
+
+// ------------------------------------------------------------ parse_ndjson
+
+/// What a bad line must produce: its number, the field path (empty for the
+/// line itself) and words the message must contain.
+struct Bad {
+    line: usize,
+    field: &'static str,
+    says: &'static [&'static str],
+}
+
+/// Parses `input` and checks the outcome: the lines of the events, or exactly
+/// the bad lines described.
+fn check(input: &str, expect: Result<&[usize], &[Bad]>) {
+    match (parse_ndjson(input), expect) {
+        (Ok(events), Ok(lines)) => {
+            let got: Vec<usize> = events.iter().map(|(l, _)| *l).collect();
+            assert_eq!(got, lines, "event lines of {input:?}");
+        }
+        (Err(errors), Err(bad)) => {
+            let got: Vec<usize> = errors.iter().map(|e| e.line).collect();
+            let want: Vec<usize> = bad.iter().map(|b| b.line).collect();
+            assert_eq!(got, want, "bad lines of {input:?}: {errors:#?}");
+            for (e, b) in errors.iter().zip(bad) {
+                assert_eq!(e.field, b.field, "field of line {}: {e}", b.line);
+                for word in b.says {
+                    assert!(
+                        e.message.contains(word),
+                        "line {}: {e} lacks {word}",
+                        b.line
+                    );
+                }
+                assert!(
+                    !e.message.contains("expected expected") && !e.message.contains(" at line "),
+                    "{e}"
+                );
+                let shown = e.to_string();
+                assert!(shown.starts_with(&format!("line {}: ", b.line)), "{shown}");
+            }
+        }
+        (got, want) => panic!(
+            "{input:?}: got {got:?}, expected {}",
+            if want.is_ok() { "events" } else { "errors" }
+        ),
+    }
+}
+
+#[test]
+fn valid_lines_of_every_shape_parse_with_their_line_numbers() {
+    let good = event_line("c11950", "a1");
+    let numeric_enum = good.replace("\"AWARENESS_FORM_MEETING\"", "1");
+    let camel = good
+        .replace("occurred_on", "occurredOn")
+        .replace("recorded_by", "recordedBy");
+    let with_id = good.replacen('{', r#"{"id": "AZWMb2GvdhKAAAAAAAAAAQ==", "#, 1);
+    let input = format!(
+        "\u{feff}# awareness week\n{good}\n\n   \n  # indented comment\n{numeric_enum}\r\n{camel}\n{with_id}\n"
+    );
+    check(&input, Ok(&[2, 6, 7, 8]));
+    let events = parse_ndjson(&input).unwrap_or_else(|e| panic!("{e:?}"));
+    let form = |ev: &Event| match ev.body.as_ref().and_then(|b| b.kind.as_ref()) {
+        Some(Kind::AwarenessActivityHeld(a)) => a.form,
+        other => panic!("unexpected body {other:?}"),
+    };
+    for (line, ev) in &events {
+        assert_eq!(form(ev), AwarenessForm::Meeting as i32, "line {line}");
+        assert_eq!(ev.occurred_on, "2025-03-01", "line {line}");
+        assert_eq!(ev.recorded_by, "officer-1", "line {line}");
+    }
+    assert_eq!(events[3].1.id.len(), 16, "base64 id decodes to 16 bytes");
+    check("", Ok(&[]));
+    check("# nothing but comments\n\n", Ok(&[]));
+}
+
+#[test]
+fn every_bad_line_is_reported_with_its_number_and_field() {
+    let good = event_line("c11950", "a1");
+    let unknown_field = good.replacen('{', r#"{"foo": 1, "#, 1);
+    let spaceship = r#"{"unit": "c11950", "body": {"business_registered": {"business_id": "b1", "kind": "BUSINESS_KIND_SPACESHIP"}}}"#;
+    let out_of_range = good.replace("\"AWARENESS_FORM_MEETING\"", "42");
+    let malformed = r#"{"unit": "c11950", "occurred_on": "#;
+    let trailing = format!("{good} x");
+    let not_an_object = "[1, 2]";
+    let input = format!(
+        "# header\n{good}\n{unknown_field}\n{spaceship}\n\n{out_of_range}\n{malformed}\n# fine\n{trailing}\n{not_an_object}\n{good}\n"
+    );
+    check(
+        &input,
+        Err(&[
+            Bad {
+                line: 3,
+                field: "foo",
+                says: &["unknown field `foo`"],
+            },
+            Bad {
+                line: 4,
+                field: "body.business_registered.kind",
+                says: &[
+                    "unknown variant `BUSINESS_KIND_SPACESHIP`",
+                    "BUSINESS_KIND_KARAOKE",
+                ],
+            },
+            Bad {
+                line: 6,
+                field: "body.awareness_activity_held.form",
+                says: &["invalid value: integer `42`", "AWARENESS_FORM_MEETING"],
+            },
+            Bad {
+                line: 7,
+                field: "occurred_on",
+                says: &["EOF while parsing"],
+            },
+            Bad {
+                line: 9,
+                field: "",
+                says: &["trailing characters"],
+            },
+            Bad {
+                line: 10,
+                field: "",
+                says: &["invalid type: sequence"],
+            },
+        ]),
+    );
+}
+
+#[test]
+fn line_errors_speak_the_chosen_language() {
+    let Err(errors) = parse_ndjson("\n{\"foo\": 1}\n") else {
+        panic!("an unknown field is refused");
+    };
+    let vi = errors[0].render(Lang::Vi);
+    let en = errors[0].render(Lang::En);
+    assert!(vi.starts_with("dòng 2: foo: unknown field `foo`"), "{vi}");
+    assert!(vi.contains("(cột "), "{vi}");
+    assert!(en.starts_with("line 2: foo: unknown field `foo`"), "{en}");
+    assert!(en.contains("(column "), "{en}");
+}
+
+// -------------------------------------------------------------- reports
+
+const NOW: i64 = 1_750_000_000_000;
+
+fn child_status() -> StatusResponse {
+    StatusResponse {
+        unit: "d323".into(),
+        name: "Thành phố Hưng Yên".into(),
+        log_length: 1234,
+        origins: vec![
+            OriginStatus {
+                origin: "c11950".into(),
+                seq: 1000,
+                parent_seq: 990,
+                ..OriginStatus::default()
+            },
+            OriginStatus {
+                origin: "d323".into(),
+                seq: 234,
+                parent_seq: 200,
+                stalled: "parent refused seq 201: gap".into(),
+                ..OriginStatus::default()
+            },
+        ],
+        uplink: Some(UplinkStatus {
+            parent: "p33".into(),
+            endpoint: "https://10.0.0.5:7000".into(),
+            state: LinkState::BackingOff as i32,
+            last_error: "connection refused".into(),
+            last_error_at: NOW - 5_000,
+            connected_since: 0,
+            last_ack_at: NOW - 3 * 60_000,
+            backlog: 44,
+            reconnects: 7,
+        }),
+        children: vec![ChildStatus {
+            unit: "c11950".into(),
+            connected: true,
+            last_contact: NOW - 2_000,
+            heads: vec![],
+            last_refusal: "REFUSAL_KIND_GAP at c11950/12".into(),
+        }],
+        started_at: NOW - 2 * 86_400_000,
+        version: "0.1.0".into(),
+    }
+}
+
+/// Checks that `text` contains every word.
+fn has_all(text: &str, words: &[&str]) {
+    for w in words {
+        assert!(text.contains(w), "missing {w:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn status_reads_in_vietnamese_and_english() {
+    let s = child_status();
+    let vi = render_status(&s, Lang::Vi, NOW);
+    has_all(
+        &vi,
+        &[
+            "Đơn vị: d323 — Thành phố Hưng Yên",
+            "Số sự kiện trong sổ: 1234",
+            "Liên kết lên cấp trên",
+            "cấp trên: p33",
+            "https://10.0.0.5:7000",
+            "trạng thái liên kết: chờ kết nối lại",
+            "chưa được cấp trên xác nhận: 44",
+            "lỗi gần nhất: connection refused (5 giây trước)",
+            "xác nhận gần nhất: 3 phút trước",
+            "số lần kết nối lại: 7",
+            "Nguồn (2)",
+            "chênh lệch",
+            "parent refused seq 201: gap",
+            "Cấp dưới (1)",
+            "2 giây trước",
+            "REFUSAL_KIND_GAP at c11950/12",
+            "khởi động 2 ngày trước",
+        ],
+    );
+    let en = render_status(&s, Lang::En, NOW);
+    has_all(
+        &en,
+        &[
+            "Unit: d323",
+            "Log length: 1234",
+            "Uplink",
+            "parent: p33",
+            "link state: backing off",
+            "backlog: 44",
+            "last error: connection refused (5 s ago)",
+            "last ack: 3 min ago",
+            "reconnects: 7",
+            "Origins (2)",
+            "behind",
+            "Children (1)",
+            "yes",
+            "started 2 d ago",
+        ],
+    );
+    // The origin table: the d323 row is 34 behind its parent.
+    let row = en
+        .lines()
+        .find(|l| l.trim_start().starts_with("d323"))
+        .unwrap_or_else(|| panic!("no d323 row in:\n{en}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[..4], ["d323", "234", "200", "34"], "{row}");
+}
+
+#[test]
+fn status_of_a_root_names_no_parent_and_no_behind_column() {
+    let s = StatusResponse {
+        unit: "p33".into(),
+        log_length: 0,
+        uplink: Some(UplinkStatus {
+            state: LinkState::NoParent as i32,
+            ..UplinkStatus::default()
+        }),
+        ..StatusResponse::default()
+    };
+    let vi = render_status(&s, Lang::Vi, NOW);
+    has_all(
+        &vi,
+        &["không có cấp trên", "Nguồn: không có", "Cấp dưới: không có"],
+    );
+    let en = render_status(&s, Lang::En, NOW);
+    has_all(
+        &en,
+        &["no parent (root)", "Origins: none", "Children: none"],
+    );
+    assert!(!en.contains("backlog") && !en.contains("behind"), "{en}");
+    for (state, vi, en) in [
+        (LinkState::Connecting, "đang kết nối", "connecting"),
+        (LinkState::CatchingUp, "đang đồng bộ", "catching up"),
+        (LinkState::Live, "trực tuyến", "live"),
+        (LinkState::Stopped, "đã dừng", "stopped"),
+    ] {
+        let mut s = child_status();
+        if let Some(u) = s.uplink.as_mut() {
+            u.state = state as i32;
+        }
+        has_all(&render_status(&s, Lang::Vi, NOW), &[vi]);
+        has_all(&render_status(&s, Lang::En, NOW), &[en]);
+    }
+}
+
+fn accepted(origin: &str, seqs: std::ops::RangeInclusive<u64>, duplicate: bool) -> Vec<Accepted> {
+    seqs.map(|seq| Accepted {
+        origin: origin.into(),
+        seq,
+        duplicate,
+        ..Accepted::default()
+    })
+    .collect()
+}
+
+#[test]
+fn inputs_over_a_thousand_events_go_in_chunks_of_a_thousand() {
+    let ev = parse_ndjson(&event_line("c11950", "a1")).unwrap_or_else(|e| panic!("{e:?}"));
+    let events: Vec<(usize, Event)> = (1..=2500).map(|l| (l, ev[0].1.clone())).collect();
+    let plan = plan_chunks(&events);
+    assert_eq!(plan, vec![0..1000, 1000..2000, 2000..2500]);
+    assert_eq!(plan_chunks(&events[..CHUNK_EVENTS]).len(), 1);
+    assert!(plan_chunks(&[]).is_empty());
+}
+
+#[test]
+fn a_refused_chunk_says_which_lines_were_applied() {
+    let applied = |lines: (usize, usize), seqs| ChunkReport {
+        lines,
+        events: 1000,
+        result: ChunkResult::Applied(SubmitResponse {
+            accepted: accepted("c11950", seqs, false),
+            rejected: vec![],
+        }),
+    };
+    let outcome = SubmitOutcome {
+        events: 3500,
+        planned: 4,
+        chunks: vec![
+            applied((1, 1000), 1..=1000),
+            applied((1001, 2000), 1001..=2000),
+            ChunkReport {
+                lines: (2001, 3000),
+                events: 1000,
+                result: ChunkResult::Refused {
+                    response: SubmitResponse::default(),
+                    rejections: vec![LineRejection {
+                        line: 2042,
+                        field: "unit".into(),
+                        reason: "c11953 is outside the subtree of origin c11950".into(),
+                    }],
+                },
+            },
+        ],
+        unsent: Some((3001, 3500)),
+    };
+    assert_eq!(outcome.exit_code(), 65);
+    assert!(!outcome.is_success());
+    let en = render_submit(&outcome, Lang::En);
+    has_all(
+        &en,
+        &[
+            "3500 events in 4 chunks of at most 1000",
+            "chunk 1/4 (lines 1–1000): 1000 accepted, 0 already stored",
+            "seq: 1001–2000",
+            "chunk 3/4 (lines 2001–3000): refused",
+            "line 2042: unit: c11953 is outside the subtree",
+            "Nothing of this batch was applied.",
+            "Applied: lines 1–2000.",
+            "Not sent: lines 3001–3500.",
+        ],
+    );
+    let vi = render_submit(&outcome, Lang::Vi);
+    has_all(
+        &vi,
+        &[
+            "phần 3/4 (dòng 2001–3000): bị từ chối",
+            "dòng 2042: unit:",
+            "Đã ghi: dòng 1–2000.",
+            "Chưa gửi: dòng 3001–3500.",
+        ],
+    );
+}
+
+#[test]
+fn a_single_request_reports_new_and_duplicate_events() {
+    let mut acc = accepted("c11950", 1..=2, true);
+    acc.extend(accepted("c11950", 3..=5, false));
+    let outcome = SubmitOutcome {
+        events: 5,
+        planned: 1,
+        chunks: vec![ChunkReport {
+            lines: (1, 5),
+            events: 5,
+            result: ChunkResult::Applied(SubmitResponse {
+                accepted: acc,
+                rejected: vec![],
+            }),
+        }],
+        unsent: None,
+    };
+    assert!(outcome.is_success());
+    assert_eq!(outcome.exit_code(), 0);
+    has_all(
+        &render_submit(&outcome, Lang::En),
+        &[
+            "3 accepted, 2 already stored (duplicates)",
+            "origin: c11950",
+            "seq: 1–5",
+        ],
+    );
+    has_all(
+        &render_submit(&outcome, Lang::Vi),
+        &[
+            "đã nhận 3 sự kiện mới, 2 đã có từ trước (trùng lặp)",
+            "số thứ tự: 1–5",
+        ],
+    );
+    assert!(!render_submit(&outcome, Lang::En).contains("chunk"));
+}
+
+// ------------------------------------------------------------ end to end
+
+/// A small 2024-format topology: one district of Hưng Yên with two communes.
+const TOPOLOGY: &str = "\
+province_code,province_name,district_code,district_name,commune_code,commune_name
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11950,Phường Lam Sơn
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11953,Phường Hiến Nam
+";
+
+/// A commune node running in-process on 127.0.0.1 with an ephemeral port, and its PKI.
+struct Node {
+    dir: tempfile::TempDir,
+    endpoint: String,
+    token: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), NodeError>>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Node {
+    fn start(commune: &str) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let topology_path = dir.path().join("topology.csv");
+        std::fs::write(&topology_path, TOPOLOGY).expect("write topology");
+        let topology = Topology::from_csv_path(&topology_path).unwrap_or_else(|e| panic!("{e}"));
+        let pki = dir.path().join("pki");
+        issue_province(&topology, unit("p33"), &pki).unwrap_or_else(|e| panic!("certs: {e}"));
+        let me = unit(commune);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let config = Config {
+            unit: me,
+            topology: topology_path,
+            data_dir: dir.path().join("data"),
+            listen: addr,
+            parent: None,
+            tls: province_files(&pki, Identity::new(me, Role::Node)),
+            limits: Limits::default(),
+            uplink: UplinkConfig::default(),
+        };
+        let token = CancellationToken::new();
+        let task = rt.spawn(sync178_node::run(config, listener, token.clone()));
+        Node {
+            dir,
+            endpoint: format!("https://{addr}"),
+            token,
+            task,
+            rt,
+        }
+    }
+
+    fn pki(&self) -> PathBuf {
+        self.dir.path().join("pki")
+    }
+
+    /// `--endpoint --ca --cert --key` for the certificate of `id`.
+    fn conn_args(&self, id: Identity) -> Vec<String> {
+        let files = province_files(&self.pki(), id);
+        let path = |p: &Path| p.display().to_string();
+        vec![
+            "--endpoint".into(),
+            self.endpoint.clone(),
+            "--ca".into(),
+            path(&files.ca),
+            "--cert".into(),
+            path(&files.cert),
+            "--key".into(),
+            path(&files.key),
+        ]
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write input");
+        p.display().to_string()
+    }
+
+    fn stop(self) {
+        self.token.cancel();
+        let res = self.rt.block_on(self.task).expect("node task");
+        assert!(res.is_ok(), "node stopped with {res:?}");
+    }
+}
+
+/// Runs the real `sync178-node` binary with `args`, isolated from the caller's environment.
+fn sync178_node(args: &[String]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sync178-node"));
+    for var in [
+        "SYNC178_LANG",
+        "SYNC178_ENDPOINT",
+        "SYNC178_CA",
+        "SYNC178_CERT",
+        "SYNC178_KEY",
+        "SYNC178_NODE_CONFIG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.args(args).output().expect("run sync178-node")
+}
+
+/// Exit code, stdout and stderr of a run, for assertions.
+fn result(out: &Output) -> (Option<i32>, String, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn args(lead: &[&str], conn: &[String], tail: &[&str]) -> Vec<String> {
+    lead.iter()
+        .map(|s| (*s).to_owned())
+        .chain(conn.iter().cloned())
+        .chain(tail.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+#[test]
+fn submit_and_status_through_the_real_binary() {
+    let node = Node::start("c11950");
+    let recorder = node.conn_args(Identity::new(unit("c11950"), Role::Recorder));
+    let operator = node.conn_args(Identity::new(unit("p33"), Role::Operator));
+    let log_length = || {
+        let out = sync178_node(&args(
+            &["status"],
+            &operator,
+            &["--node", "c11950", "--json"],
+        ));
+        let (code, stdout, stderr) = result(&out);
+        assert_eq!(code, Some(0), "status --json: {stderr}");
+        let s: StatusResponse =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        assert_eq!(s.unit, "c11950");
+        s.log_length
+    };
+
+    // Three good events: applied in one request.
+    let good = node.write(
+        "good.ndjson",
+        &format!(
+            "# three meetings\n{}\n{}\n{}\n",
+            event_line("c11950", "a1"),
+            event_line("c11950", "a2"),
+            event_line("c11950", "a3")
+        ),
+    );
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&good])));
+    assert_eq!(code, Some(0), "submit: {stdout}{stderr}");
+    has_all(&stdout, &["đã nhận 3 sự kiện mới", "c11950", "1–3"]);
+    assert_eq!(log_length(), 3);
+
+    // An event outside the node's subtree: the whole batch is refused.
+    let outside = node.write(
+        "outside.ndjson",
+        &format!(
+            "# one good, one in the neighbouring ward\n{}\n{}\n",
+            event_line("c11950", "a4"),
+            event_line("c11953", "a5")
+        ),
+    );
+    let (code, stdout, stderr) = result(&sync178_node(&args(
+        &["--lang", "en", "submit"],
+        &recorder,
+        &[&outside],
+    )));
+    assert_eq!(code, Some(65), "refused submit: {stdout}{stderr}");
+    has_all(
+        &stderr,
+        &["line 3: unit: ", "c11953", "Nothing was applied"],
+    );
+    assert_eq!(log_length(), 3, "nothing of a refused batch is applied");
+
+    // Malformed JSON: nothing is sent.
+    let malformed = node.write(
+        "malformed.ndjson",
+        &format!("{}\n{{\"unit\": \"c11950\",\n", event_line("c11950", "a6")),
+    );
+    let (code, stdout, stderr) =
+        result(&sync178_node(&args(&["submit"], &recorder, &[&malformed])));
+    assert_eq!(code, Some(65), "malformed submit: {stdout}{stderr}");
+    has_all(
+        &stderr,
+        &["dòng 2: ", "EOF while parsing", "không gửi sự kiện nào"],
+    );
+    assert_eq!(log_length(), 3);
+
+    // An event with an id, twice: the second time it is a duplicate; --json
+    // prints the canonical JSON of the response.
+    let with_id = node.write(
+        "with_id.ndjson",
+        &event_line("c11950", "a7").replacen('{', r#"{"id": "AZWMb2GvdhKAAAAAAAAAAQ==", "#, 1),
+    );
+    let (code, stdout, stderr) = result(&sync178_node(&args(
+        &["submit", "--json"],
+        &recorder,
+        &[&with_id],
+    )));
+    assert_eq!(code, Some(0), "submit --json: {stderr}");
+    let resp: SubmitResponse =
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(resp.accepted.len(), 1);
+    assert_eq!(
+        (resp.accepted[0].seq, resp.accepted[0].duplicate),
+        (4, false)
+    );
+    has_all(
+        &stdout,
+        &[r#""accepted":[{"#, r#""origin":"c11950""#, r#""seq":"4""#],
+    );
+    let (code, stdout, stderr) = result(&sync178_node(&args(
+        &["--lang", "en", "submit"],
+        &recorder,
+        &[&with_id],
+    )));
+    assert_eq!(code, Some(0), "resubmit: {stderr}");
+    has_all(
+        &stdout,
+        &["0 accepted, 1 already stored (duplicates)", "seq: 4"],
+    );
+    assert_eq!(log_length(), 4, "a retried id is stored once");
+
+    // The wrong node identity behind the endpoint: a TLS failure naming the endpoint.
+    let (code, _, stderr) = result(&sync178_node(&args(
+        &["--lang", "en", "submit"],
+        &recorder,
+        &["--node", "c11953", &good],
+    )));
+    assert_eq!(code, Some(69), "{stderr}");
+    has_all(&stderr, &[&node.endpoint, "verifying node c11953"]);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+
+    // An operator may not submit.
+    let (code, _, stderr) = result(&sync178_node(&args(
+        &["--lang", "en", "submit"],
+        &operator,
+        &["--node", "c11950", &good],
+    )));
+    assert_eq!(code, Some(77), "{stderr}");
+    has_all(&stderr, &["PermissionDenied", "only recorders of c11950"]);
+
+    // The readable status in both languages.
+    let (code, vi, stderr) = result(&sync178_node(&args(
+        &["status"],
+        &operator,
+        &["--node", "c11950"],
+    )));
+    assert_eq!(code, Some(0), "{stderr}");
+    has_all(
+        &vi,
+        &[
+            "Đơn vị: c11950 — Phường Lam Sơn",
+            "Số sự kiện trong sổ: 4",
+            "không có cấp trên",
+        ],
+    );
+    let (code, en, stderr) = result(&sync178_node(&args(
+        &["status", "--lang", "en"],
+        &recorder,
+        &[],
+    )));
+    assert_eq!(code, Some(0), "{stderr}");
+    has_all(
+        &en,
+        &[
+            "Unit: c11950",
+            "Log length: 4",
+            "no parent (root)",
+            "c11950  4",
+        ],
+    );
+
+    // Over a thousand events: two requests, both applied.
+    let many: String = (1..=1001)
+        .map(|i| event_line("c11950", &format!("m{i}")) + "\n")
+        .collect();
+    let many = node.write("many.ndjson", &many);
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&many])));
+    assert_eq!(code, Some(0), "chunked submit: {stderr}");
+    has_all(
+        &stdout,
+        &[
+            "Gửi 1001 sự kiện thành 2 phần",
+            "phần 1/2 (dòng 1–1000): đã nhận 1000 sự kiện mới",
+            "phần 2/2 (dòng 1001–1001): đã nhận 1 sự kiện mới",
+            "số thứ tự: 1005",
+        ],
+    );
+    assert_eq!(log_length(), 1005);
+
+    node.stop();
+}

@@ -1,0 +1,317 @@
+//! In-process topologies of real nodes on loopback with real certificates:
+//! each node runs `sync178_node::run` on `127.0.0.1:0`, and each child reaches
+//! its parent through a [`Proxy`] the test can cut, heal and retarget.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sync178_node::config::{Config, Limits, ParentConfig, UplinkConfig};
+use sync178_node::{NodeError, certs};
+use sync178_shared::proto::v1::admin_client::AdminClient;
+use sync178_shared::proto::v1::feed_client::FeedClient;
+use sync178_shared::proto::v1::ingest_client::IngestClient;
+use sync178_shared::proto::v1::sync_client::SyncClient;
+use sync178_shared::proto::v1::{
+    Accepted, Event, StatusRequest, StatusResponse, SubmitRequest, SubscribeRequest,
+};
+use sync178_shared::testing::draft;
+use sync178_shared::tls::{Identity, Role, TlsFiles};
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::UnitId;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+use crate::proxy::Proxy;
+
+/// A province with `districts` × `communes` taken from the shipped 2024
+/// listing of Hưng Yên (p33), as CSV text.
+pub fn hung_yen(districts: usize, communes: usize) -> String {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/topology/vn-admin-units-2024.csv");
+    let text = std::fs::read_to_string(&path).expect("shipped listing");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header").to_string();
+    let mut out = vec![header];
+    let mut per: Vec<(String, usize)> = Vec::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[0] != "33" {
+            continue;
+        }
+        let d = f[2].to_string();
+        let known = per.iter().position(|(x, _)| *x == d);
+        match known {
+            Some(i) if per[i].1 < communes => {
+                per[i].1 += 1;
+                out.push(line.to_string());
+            }
+            Some(_) => {}
+            None if per.len() < districts => {
+                per.push((d, 1));
+                out.push(line.to_string());
+            }
+            None => {}
+        }
+    }
+    out.join("\n") + "\n"
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    token: CancellationToken,
+    task: JoinHandle<Result<(), NodeError>>,
+}
+
+/// A whole topology of in-process nodes.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Scratch folder: topology, certificates, data.
+    pub dir: tempfile::TempDir,
+    /// The tree.
+    pub topology: Arc<Topology>,
+    /// The province (root).
+    pub province: UnitId,
+    topo_path: PathBuf,
+    certs: PathBuf,
+    nodes: Mutex<HashMap<UnitId, RunningNode>>,
+    proxies: HashMap<UnitId, Proxy>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Cluster {
+    /// Writes the topology, issues certificates and starts one node per unit.
+    pub async fn start(csv: &str) -> Cluster {
+        sync178_shared::tls::init_crypto();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let topo_path = dir.path().join("topology.csv");
+        std::fs::write(&topo_path, csv).expect("writes topology");
+        let topology = Arc::new(Topology::from_csv_path(&topo_path).expect("topology loads"));
+        let province = topology.roots()[0];
+        let certs = dir.path().join("certs");
+        certs::issue_province(&topology, province, &certs).expect("certificates");
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        // A proxy in front of every unit, first pointing nowhere useful.
+        let mut proxies = HashMap::new();
+        let placeholder: SocketAddr = ([127, 0, 0, 1], 9).into();
+        for u in topology.units() {
+            let p = Proxy::start(placeholder, shutdown.clone(), &tasks)
+                .await
+                .expect("proxy");
+            proxies.insert(u, p);
+        }
+        let c = Cluster {
+            dir,
+            topology: topology.clone(),
+            province,
+            topo_path,
+            certs,
+            nodes: Mutex::new(HashMap::new()),
+            proxies,
+            shutdown,
+            tasks,
+        };
+        for u in topology.units() {
+            c.start_node(u).await;
+        }
+        c
+    }
+
+    /// The config of `unit`'s node.
+    pub fn config(&self, unit: UnitId) -> Config {
+        let parent = self.topology.parent(unit).map(|p| ParentConfig {
+            endpoint: format!("https://{}", self.proxies[&p].addr()),
+            unit: Some(p),
+        });
+        Config {
+            unit,
+            topology: self.topo_path.clone(),
+            data_dir: self.data_dir(unit),
+            listen: ([127, 0, 0, 1], 0).into(),
+            parent,
+            tls: self.files(Identity::new(unit, Role::Node)),
+            limits: Limits::default(),
+            uplink: UplinkConfig {
+                backoff_min_ms: 20,
+                backoff_max_ms: 500,
+                stall_retry_secs: 3600,
+                connect_timeout_ms: 2000,
+            },
+        }
+    }
+
+    /// The data folder of `unit`'s node.
+    pub fn data_dir(&self, unit: UnitId) -> PathBuf {
+        self.dir.path().join("data").join(unit.to_string())
+    }
+
+    /// Certificate files of `id`.
+    pub fn files(&self, id: Identity) -> TlsFiles {
+        certs::province_files(&self.certs, id)
+    }
+
+    /// Starts (or restarts) `unit`'s node on a fresh port and points its proxy there.
+    pub async fn start_node(&self, unit: UnitId) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("addr");
+        let token = CancellationToken::new();
+        let task = tokio::spawn(sync178_node::run(
+            self.config(unit),
+            listener,
+            token.clone(),
+        ));
+        self.proxies[&unit].retarget(addr);
+        let old = self.lock().insert(unit, RunningNode { addr, token, task });
+        assert!(old.is_none(), "{unit} was already running");
+    }
+
+    /// Stops `unit`'s node and waits until it has finished.
+    pub async fn stop_node(&self, unit: UnitId) {
+        let n = self.lock().remove(&unit).expect("node running");
+        n.token.cancel();
+        n.task
+            .await
+            .expect("node task")
+            .expect("node stopped cleanly");
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UnitId, RunningNode>> {
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The proxy children use to reach `unit`.
+    pub fn proxy(&self, unit: UnitId) -> &Proxy {
+        &self.proxies[&unit]
+    }
+
+    /// A channel to `unit`'s node with the certificate of `as_id`.
+    pub async fn channel(&self, unit: UnitId, as_id: Identity) -> Channel {
+        let tls = self.files(as_id).load().expect("certificate loads");
+        self.try_channel(unit, tls.client_config(unit))
+            .await
+            .expect("connects")
+    }
+
+    /// A channel to `unit`'s node with a hand-made TLS config.
+    pub async fn try_channel(
+        &self,
+        unit: UnitId,
+        tls: ClientTlsConfig,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let addr = self.lock().get(&unit).expect("node running").addr;
+        Endpoint::from_shared(format!("https://{addr}"))
+            .expect("endpoint")
+            .tls_config(tls)
+            .expect("tls")
+            .connect()
+            .await
+    }
+
+    /// Submits `n` valid events at `unit` as its recorder.
+    pub async fn submit(&self, unit: UnitId, n: usize) -> Vec<Accepted> {
+        let events: Vec<Event> = (0..n).map(|i| draft(&unit.to_string(), i as u32)).collect();
+        self.submit_events(unit, events).await
+    }
+
+    /// Submits `events` at `unit` as its recorder; panics on refusal.
+    pub async fn submit_events(&self, unit: UnitId, events: Vec<Event>) -> Vec<Accepted> {
+        let ch = self
+            .channel(unit, Identity::new(unit, Role::Recorder))
+            .await;
+        let r = IngestClient::new(ch)
+            .submit(SubmitRequest { events })
+            .await
+            .expect("submit answers")
+            .into_inner();
+        assert!(r.rejected.is_empty(), "refused: {:?}", r.rejected);
+        r.accepted
+    }
+
+    /// Status of `unit`'s node, asked as the province operator.
+    pub async fn status(&self, unit: UnitId) -> StatusResponse {
+        let ch = self
+            .channel(unit, Identity::new(self.province, Role::Operator))
+            .await;
+        AdminClient::new(ch)
+            .status(StatusRequest {})
+            .await
+            .expect("status")
+            .into_inner()
+    }
+
+    /// A sync client to `unit`'s node presenting `as_id`.
+    pub async fn sync_client(&self, unit: UnitId, as_id: Identity) -> SyncClient<Channel> {
+        SyncClient::new(self.channel(unit, as_id).await)
+    }
+
+    /// Every event of `unit`'s log, read through its feed as the hub.
+    pub async fn read_log(&self, unit: UnitId) -> Vec<(u64, Bytes)> {
+        let len = self.status(unit).await.log_length;
+        let ch = self
+            .channel(unit, Identity::new(self.province, Role::Hub))
+            .await;
+        let mut stream = FeedClient::new(ch)
+            .subscribe(SubscribeRequest { from_position: 0 })
+            .await
+            .expect("subscribes")
+            .into_inner();
+        let mut out = Vec::new();
+        while (out.len() as u64) < len {
+            let batch = stream.message().await.expect("feed").expect("feed open");
+            out.extend(batch.items.into_iter().map(|i| (i.position, i.event)));
+        }
+        out
+    }
+
+    /// Waits (polling) until `unit`'s node holds `expected` events per origin.
+    pub async fn wait_for_heads(
+        &self,
+        unit: UnitId,
+        expected: &HashMap<UnitId, u64>,
+        timeout: Duration,
+    ) {
+        let start = Instant::now();
+        loop {
+            let s = self.status(unit).await;
+            let held: HashMap<String, u64> = s
+                .origins
+                .iter()
+                .map(|o| (o.origin.clone(), o.seq))
+                .collect();
+            if expected
+                .iter()
+                .all(|(o, n)| held.get(&o.to_string()).copied().unwrap_or(0) == *n)
+            {
+                return;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "{unit} did not reach {expected:?} within {timeout:?}; it holds {held:?}; uplinks: {:?}",
+                s.uplink
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops every node and proxy.
+    pub async fn shutdown(self) {
+        let units: Vec<UnitId> = self.lock().keys().copied().collect();
+        for u in units {
+            self.stop_node(u).await;
+        }
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+}

@@ -1,0 +1,5 @@
+//! sync178-tests: helpers shared by the cross-crate tests and the benchmarks.
+
+pub mod cluster;
+pub mod proxy;
+pub mod report;
