@@ -436,13 +436,9 @@ impl Log {
     /// node's own events only (DESIGN.md §5: the index exists where
     /// idempotent ingest needs it).
     pub fn get_by_id(&self, id: &EventId) -> Result<Option<(u64, Bytes)>, LogError> {
-        let Some(v) = self.shared.store.get(&store::id_key(id))? else {
+        let Some(pos) = id_position(&self.shared.store, id)? else {
             return Ok(None);
         };
-        let pos = store::be_u64(&v, 0).ok_or_else(|| LogError::Corrupt {
-            at: format!("id {}", hex::encode(id)),
-            reason: "index value is not a position".into(),
-        })?;
         Ok(self.get(pos)?.map(|b| (pos, b)))
     }
 
@@ -476,6 +472,19 @@ pub struct VerifyReport {
 fn read_heads(shared: &Shared) -> std::sync::RwLockReadGuard<'_, HashMap<UnitId, Head>> {
     // A poisoned lock only means a panic elsewhere; the map itself is intact.
     shared.heads.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Position of an own event by id, from the id index.
+pub(crate) fn id_position(store: &Store, id: &EventId) -> Result<Option<u64>, LogError> {
+    let Some(v) = store.get(&store::id_key(id))? else {
+        return Ok(None);
+    };
+    store::be_u64(&v, 0)
+        .map(Some)
+        .ok_or_else(|| LogError::Corrupt {
+            at: format!("id {}", hex::encode(id)),
+            reason: "index value is not a position".into(),
+        })
 }
 
 fn check_meta(store: &Store, path: &Path, unit: UnitId) -> Result<(), LogError> {

@@ -391,13 +391,9 @@ impl Writer {
                 ..*a
             }));
         }
-        let Some(v) = self.shared.store.get(&store::id_key(id))? else {
+        let Some(pos) = super::id_position(&self.shared.store, id)? else {
             return Ok(None);
         };
-        let pos = store::be_u64(&v, 0).ok_or_else(|| LogError::Corrupt {
-            at: format!("id {}", hex::encode(id)),
-            reason: "index value is not a position".into(),
-        })?;
         let found = super::read_range(&self.shared.store, pos, self.next_pos, 1, usize::MAX)?;
         let (_, bytes) = found.into_iter().next().ok_or_else(|| LogError::Corrupt {
             at: format!("id {}", hex::encode(id)),
