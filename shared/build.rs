@@ -7,7 +7,11 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../proto");
-    let files = ["sync178/v1/events.proto", "sync178/v1/node.proto"];
+    let files = [
+        "sync178/v1/events.proto",
+        "sync178/v1/node.proto",
+        "sync178/v1/hub.proto",
+    ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", root.join(f).display());
     }
@@ -18,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .bytes(".sync178.v1.PushBatch.events")
         .bytes(".sync178.v1.FeedItem.event")
+        .bytes(".sync178.v1.FetchResponse.event")
         .compile_fds(fds.clone())?;
 
     pbjson_build::Builder::new()

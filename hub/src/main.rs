@@ -1,2 +1,2 @@
-//! `sync178-node`: placeholder.
+//! `sync178-hub`: the hub daemon and the operator's command line.
 fn main() {}

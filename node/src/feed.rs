@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use sync178_shared::proto::v1::feed_server::Feed;
-use sync178_shared::proto::v1::{FeedBatch, FeedItem, SubscribeRequest};
+use sync178_shared::proto::v1::{FeedBatch, FeedItem, FetchRequest, FetchResponse, SubscribeRequest};
+use sync178_shared::unit::UnitId;
 use sync178_shared::tls::{Role, peer_identity};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -27,20 +28,42 @@ impl FeedService {
     }
 }
 
+fn authorize<T>(req: &Request<T>) -> Result<sync178_shared::tls::Identity, Status> {
+    let peer = peer_identity(req)?;
+    if !matches!(peer.role, Role::Hub | Role::Operator) {
+        return Err(Status::permission_denied(format!(
+            "the feed is for hubs and operators; the certificate is {peer}"
+        )));
+    }
+    Ok(peer)
+}
+
 #[tonic::async_trait]
 impl Feed for FeedService {
+    async fn fetch(&self, req: Request<FetchRequest>) -> Result<Response<FetchResponse>, Status> {
+        authorize(&req)?;
+        let r = req.into_inner();
+        let origin: UnitId = r
+            .origin
+            .parse()
+            .map_err(|e| Status::invalid_argument(format!("origin: {e}")))?;
+        let found = self
+            .ctx
+            .log
+            .get_by_origin_seq(origin, r.seq)
+            .map_err(|e| Status::internal(format!("reading the log: {e}")))?;
+        Ok(Response::new(found.map_or_else(FetchResponse::default, |(position, event)| {
+            FetchResponse { event, position }
+        })))
+    }
+
     type SubscribeStream = ReceiverStream<Result<FeedBatch, Status>>;
 
     async fn subscribe(
         &self,
         req: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let peer = peer_identity(&req)?;
-        if !matches!(peer.role, Role::Hub | Role::Operator) {
-            return Err(Status::permission_denied(format!(
-                "the feed is for hubs and operators; the certificate is {peer}"
-            )));
-        }
+        let peer = authorize(&req)?;
         let mut pos = req.into_inner().from_position;
         let ctx = self.ctx.clone();
         let (tx, rx) = mpsc::channel(4);

@@ -125,10 +125,29 @@ fn check_drafts(ctx: &Ctx, events: &mut [sync178_shared::proto::v1::Event]) -> V
         if ev.id.is_empty() {
             ev.id = new_id().to_vec();
         }
+        fill_target_seq(ctx, ev);
         if ev.schema == 0 {
             ev.schema = CURRENT_SCHEMA;
         }
         ev.recorded_at = recorded_at;
     }
     rejected
+}
+
+/// Sets the target's seq in a void or correction (validation has checked the
+/// target is an own event), so a hub can fetch the target by (origin, seq).
+fn fill_target_seq(ctx: &Ctx, ev: &mut sync178_shared::proto::v1::Event) {
+    use sync178_shared::proto::v1::body::Kind;
+    let seq_of = |id: &[u8]| -> u64 {
+        <event::EventId>::try_from(id)
+            .ok()
+            .and_then(|id| ctx.log.get_by_id(&id).ok().flatten())
+            .and_then(|(_, bytes)| event::peek(&bytes).ok())
+            .map_or(0, |h| h.seq)
+    };
+    match ev.body.as_mut().and_then(|b| b.kind.as_mut()) {
+        Some(Kind::EventVoided(v)) => v.target_seq = seq_of(&v.target_id),
+        Some(Kind::EventCorrected(c)) => c.target_seq = seq_of(&c.target_id),
+        _ => {}
+    }
 }

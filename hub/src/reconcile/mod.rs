@@ -1,0 +1,1 @@
+//! Reconciliation jobs: tiers hold exactly their subtree; projections equal a replay.
