@@ -1,5 +1,282 @@
 //! sync178-hub: follows a node's feed, keeps projections (roll-ups by unit
 //! and period, registries, KPIs against targets) in its own sled, answers the
 //! provincial operator's queries, and reconciles tiers and projections.
+//!
+//! [`run`] is the whole daemon; `main.rs` and the tests call the same function.
 
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod follower;
+pub mod i18n;
+pub mod kpi;
+pub mod query;
 pub mod reconcile;
+pub mod state;
+pub mod store;
+pub mod web;
+pub mod workload;
+
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use sync178_node::uplink::Backoff;
+use sync178_shared::proto::v1::query_server::QueryServer;
+use sync178_shared::tls::{LoadedTls, Role, TlsError};
+use sync178_shared::topology::{Topology, TopologyError};
+use sync178_shared::unit::UnitId;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+use follower::FeedSource;
+use state::State;
+use store::{Store, StoreError};
+
+/// Why the hub could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// Certificates could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The topology could not be loaded.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// The hub's store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The configuration does not fit the certificate or the topology.
+    #[error("{field}: {reason}")]
+    Config {
+        /// The config field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The gRPC server failed.
+    #[error("server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    /// The operator web page could not start.
+    #[error(transparent)]
+    Web(#[from] web::WebError),
+}
+
+/// How following the feed is going.
+#[derive(Debug, Clone, Default)]
+pub struct FollowStatus {
+    /// Connected to the node now.
+    pub connected: bool,
+    /// Last error, for people.
+    pub last_error: String,
+}
+
+/// A running hub: what the query service, the follower and the web page share.
+#[derive(Debug)]
+pub struct Hub {
+    /// The tree.
+    pub topology: Arc<Topology>,
+    /// The followed node's unit: the root of what the hub sees.
+    pub root: UnitId,
+    /// Tip-off deadline in days.
+    pub deadline_days: u32,
+    state: Arc<RwLock<State>>,
+    store: Store,
+    /// The checkpoint after every applied batch.
+    pub changed: watch::Sender<u64>,
+    /// Following status.
+    pub follow: Mutex<FollowStatus>,
+}
+
+impl Hub {
+    /// Read access to the state.
+    pub fn read(&self) -> RwLockReadGuard<'_, State> {
+        follower::read(&self.state)
+    }
+
+    /// Writes the state and its checkpoint.
+    pub fn save(&self) -> Result<(), StoreError> {
+        let s = self.read().clone();
+        self.store.save(&s)
+    }
+
+    /// Writes `state` (e.g. rebuilt from the feed) to the store, then makes it
+    /// the hub's state; on a failed write the hub keeps the state it had.
+    pub fn replace_state(&self, state: State) -> Result<(), StoreError> {
+        self.store.save(&state)?;
+        let checkpoint = state.checkpoint;
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = state;
+        self.changed.send_replace(checkpoint);
+        Ok(())
+    }
+}
+
+/// Checks the certificate and topology, opens the store: a hub ready to follow.
+pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
+    let tls = config.tls.load()?;
+    if tls.identity.role != Role::Hub {
+        return Err(HubError::Config {
+            field: "tls.cert",
+            reason: format!("certificate is {}, expected role hub", tls.identity),
+        });
+    }
+    let topology = Arc::new(Topology::from_csv_path(&config.topology)?);
+    if !topology.contains(config.node.unit) {
+        return Err(HubError::Config {
+            field: "node.unit",
+            reason: format!(
+                "{} is not in {}",
+                config.node.unit,
+                config.topology.display()
+            ),
+        });
+    }
+    let store = Store::open(
+        &config.data_dir.join("state"),
+        &config.node.unit.to_string(),
+    )?;
+    let state = store.load()?;
+    let (changed, _) = watch::channel(state.checkpoint);
+    let hub = Arc::new(Hub {
+        topology,
+        root: config.node.unit,
+        deadline_days: config.tipoff_deadline_days,
+        state: Arc::new(RwLock::new(state)),
+        store,
+        changed,
+        follow: Mutex::new(FollowStatus::default()),
+    });
+    Ok((hub, tls))
+}
+
+/// Runs the hub on `listener` (gRPC `Query`) until `shutdown`, following the
+/// node's feed; saves the state on the way out.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), HubError> {
+    let (hub, tls) = open(&config)?;
+    run_with(hub, tls, config, listener, shutdown).await
+}
+
+/// [`run`] for a hub already opened (the demo and the web page open it first).
+pub async fn run_with(
+    hub: Arc<Hub>,
+    tls: LoadedTls,
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), HubError> {
+    let tasks = TaskTracker::new();
+    if let Some(web_config) = config.web.clone() {
+        let web_listener = TcpListener::bind(web_config.listen)
+            .await
+            .map_err(web::WebError::from)?;
+        let page = web::WebServer::new(
+            hub.clone(),
+            web_listener,
+            &web_config,
+            Some(tls.clone()),
+            shutdown.clone(),
+        )?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            if let Err(e) = page.run().await {
+                tracing::error!(error = %e, "web page failed; stopping the hub");
+                stop.cancel();
+            }
+        });
+    }
+    tasks.spawn(follow(
+        hub.clone(),
+        tls.clone(),
+        config.clone(),
+        shutdown.clone(),
+    ));
+    tracing::info!(node = %config.node.unit, addr = ?listener.local_addr().ok(), checkpoint = hub.read().checkpoint, "hub serving");
+    let served = tonic::transport::Server::builder()
+        .tls_config(tls.server_config())?
+        .add_service(query::QueryService::new(hub.clone()).into_server())
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+    shutdown.cancel();
+    tasks.close();
+    tasks.wait().await;
+    hub.save()?;
+    tracing::info!(
+        checkpoint = hub.read().checkpoint,
+        "hub stopped; state saved"
+    );
+    served.map_err(HubError::from)
+}
+
+impl query::QueryService {
+    /// The tonic server for this service.
+    pub fn into_server(self) -> QueryServer<query::QueryService> {
+        QueryServer::new(self)
+    }
+}
+
+/// Follows the node's feed until `shutdown`, reconnecting with backoff.
+async fn follow(hub: Arc<Hub>, tls: LoadedTls, config: Config, shutdown: CancellationToken) {
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    let every = Duration::from_millis(config.snapshot_every_ms);
+    while !shutdown.is_cancelled() {
+        let result = async {
+            let mut source =
+                FeedSource::connect(&config.node.endpoint, &tls, config.node.unit).await?;
+            set_follow(&hub, true, String::new());
+            let h = hub.clone();
+            let save = move || -> futures::future::BoxFuture<'static, ()> {
+                let h = h.clone();
+                Box::pin(async move {
+                    let r = tokio::task::spawn_blocking(move || h.save()).await;
+                    if let Ok(Err(e)) = r {
+                        tracing::error!(error = %e, "saving hub state failed");
+                    }
+                })
+            };
+            let h2 = hub.clone();
+            let on_applied = move |c: u64| {
+                h2.changed.send_replace(c);
+            };
+            follower::follow_once(
+                &mut source,
+                &hub.topology,
+                &hub.state,
+                every,
+                &save,
+                &on_applied,
+                &shutdown,
+            )
+            .await
+        }
+        .await;
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "feed lost; reconnecting");
+                set_follow(&hub, false, e.to_string());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    set_follow(&hub, false, String::new());
+}
+
+fn set_follow(hub: &Hub, connected: bool, error: String) {
+    let mut f = hub.follow.lock().unwrap_or_else(|p| p.into_inner());
+    f.connected = connected;
+    if !error.is_empty() {
+        f.last_error = error;
+    }
+}

@@ -1,2 +1,391 @@
-//! `sync178-hub`: the hub daemon and the operator's command line.
-fn main() {}
+//! `sync178-hub`: parses the command line and runs the hub daemon (`run`), checks its state against the feed (`rebuild`), or asks it a question (`query`).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use sync178_hub::cli::{self, EXIT_QUERY, QueryCmd};
+use sync178_hub::{Config, HubError};
+use sync178_node::cli::EXIT_USAGE;
+use sync178_node::i18n::Lang;
+use sync178_shared::tls::TlsFiles;
+use sync178_shared::unit::UnitId;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+
+/// How long the hub may take to stop after SIGINT/SIGTERM.
+const GRACE: Duration = Duration::from_secs(30);
+/// Exit code when the hub fails for another reason.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code when the listen address cannot be bound (`EX_UNAVAILABLE`).
+const EXIT_UNAVAILABLE: u8 = 69;
+/// How often a rebuild reports its progress.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// sync178 hub: the province's projections and KPIs, and the operator's questions.
+#[derive(Debug, Parser)]
+#[command(name = "sync178-hub", version)]
+struct Cli {
+    /// Language of what is printed for people: vi (Tiếng Việt) or en (English).
+    #[arg(
+        long,
+        global = true,
+        env = "SYNC178_LANG",
+        value_enum,
+        default_value = "vi"
+    )]
+    lang: Lang,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the hub daemon until SIGINT or SIGTERM.
+    Run {
+        /// The hub's TOML configuration.
+        #[arg(long, env = "SYNC178_HUB_CONFIG")]
+        config: PathBuf,
+        /// Log JSON lines instead of text (the filter is RUST_LOG, default `info`).
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Replays the node's whole feed into a fresh state and compares it with
+    /// the stored state (the hub must be stopped). Exit 0 equal, 1 different,
+    /// 2 could not run.
+    Rebuild {
+        /// The hub's TOML configuration.
+        #[arg(long, env = "SYNC178_HUB_CONFIG")]
+        config: PathBuf,
+        /// Write the rebuilt state in place of the stored one.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Asks a running hub: KPIs, roll-ups, breakdowns, completeness, sync status, units.
+    Query(QueryArgs),
+    /// Runs a whole real province on this machine: one node per unit over
+    /// mutual TLS, the hub, and a year of generated activity; prints the
+    /// province's KPIs and keeps serving until Ctrl-C.
+    Demo {
+        /// Province code in the shipped 2024 listing (33 Hưng Yên, 01 Hà Nội).
+        #[arg(long, default_value = "33")]
+        province: String,
+        /// Seed of the generated activity.
+        #[arg(long, default_value_t = 178)]
+        seed: u64,
+        /// Year of the activity.
+        #[arg(long, default_value_t = 2024)]
+        year: i32,
+        /// Volume multiplier (1 = a realistic commune).
+        #[arg(long, default_value_t = 1)]
+        scale: u32,
+        /// Where the demo's data lives (emptied at start if it is a demo folder).
+        #[arg(long, default_value = "sync178-demo")]
+        dir: PathBuf,
+        /// Exit right after printing (for scripts and tests).
+        #[arg(long)]
+        no_serve: bool,
+        /// Print the KPI table as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `query`'s options.
+#[derive(Debug, Args)]
+struct QueryArgs {
+    #[command(flatten)]
+    conn: Conn,
+    /// Print the hub's answer as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV (UTF-8 with a byte-order mark) for spreadsheets.
+    #[arg(long)]
+    csv: bool,
+    /// Show person counts below 5 (operators authorised to see them only).
+    #[arg(long)]
+    no_suppress: bool,
+    #[command(subcommand)]
+    question: QueryCmd,
+}
+
+/// How to reach the hub.
+#[derive(Debug, Args)]
+struct Conn {
+    /// The hub's gRPC endpoint, e.g. https://10.0.0.5:7300.
+    #[arg(long, env = "SYNC178_ENDPOINT")]
+    endpoint: String,
+    /// The unit the hub's certificate must carry; defaults to the unit of --cert
+    /// (the hub and the province's operators share the province's unit).
+    #[arg(long)]
+    node: Option<UnitId>,
+    /// The province CA certificate (PEM).
+    #[arg(long, env = "SYNC178_CA")]
+    ca: PathBuf,
+    /// Our certificate (PEM, role operator).
+    #[arg(long, env = "SYNC178_CERT")]
+    cert: PathBuf,
+    /// Our private key (PEM).
+    #[arg(long, env = "SYNC178_KEY")]
+    key: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = cli.lang;
+    let code = match cli.command {
+        Command::Run { config, log_json } => run(&config, log_json).await,
+        Command::Rebuild { config, replace } => rebuild(&config, replace, lang).await,
+        Command::Query(args) => query(&args, lang).await,
+        Command::Demo {
+            province,
+            seed,
+            year,
+            scale,
+            dir,
+            no_serve,
+            json,
+        } => {
+            let opts = sync178_hub::demo::DemoOptions {
+                province,
+                seed,
+                year,
+                scale,
+                dir,
+                progress: !json,
+            };
+            demo(opts, no_serve, json, lang).await
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Logs on stderr, filtered by RUST_LOG (default: `default` and above).
+fn init_tracing(default: LevelFilter, json: bool) {
+    let filter = EnvFilter::builder()
+        .with_default_directive(default.into())
+        .from_env_lossy();
+    let fmt = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        fmt.json().init();
+    } else {
+        fmt.init();
+    }
+}
+
+/// The daemon: tracing → config → bind → run → signal → drain.
+async fn run(config_path: &Path, log_json: bool) -> u8 {
+    init_tracing(LevelFilter::INFO, log_json);
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {}: {e}", config.listen);
+            return EXIT_UNAVAILABLE;
+        }
+    };
+    let (mut sigint, mut sigterm) = match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(i), Ok(t)) => (i, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("cannot install signal handlers: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let token = CancellationToken::new();
+    let mut hub = tokio::spawn(Box::pin(sync178_hub::run(config, listener, token.clone())));
+    tokio::select! {
+        res = &mut hub => return finished(res),
+        _ = sigint.recv() => tracing::info!(signal = "SIGINT", "stopping"),
+        _ = sigterm.recv() => tracing::info!(signal = "SIGTERM", "stopping"),
+    }
+    token.cancel();
+    match tokio::time::timeout(GRACE, hub).await {
+        Ok(res) => finished(res),
+        Err(_) => {
+            tracing::warn!(grace_secs = GRACE.as_secs(), "hub did not stop in time");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// The exit code of a finished hub task.
+fn finished(res: Result<Result<(), HubError>, tokio::task::JoinError>) -> u8 {
+    match res {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            match e {
+                HubError::Config { .. } | HubError::Tls(_) | HubError::Topology(_) => EXIT_USAGE,
+                _ => EXIT_FAILURE,
+            }
+        }
+        Err(e) => {
+            eprintln!("hub task failed: {e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `rebuild`: replays the feed with progress on stderr, prints both digests.
+async fn rebuild(config_path: &Path, replace: bool, lang: Lang) -> u8 {
+    init_tracing(LevelFilter::WARN, false);
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut last = Instant::now();
+    let mut progress = |done: u64, total: u64| {
+        if last.elapsed() >= PROGRESS_EVERY {
+            eprintln!("{}", sync178_hub::i18n::replay_progress(lang, done, total));
+            last = Instant::now();
+        }
+    };
+    match cli::rebuild(&config, replace, &mut progress).await {
+        Ok(report) => {
+            print!("{}", cli::render_rebuild(&report, lang));
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("{}", e.render(lang));
+            EXIT_QUERY
+        }
+    }
+}
+
+/// `query`: one call to the hub's `Query` service, as a table, JSON or CSV.
+async fn query(args: &QueryArgs, lang: Lang) -> u8 {
+    let tls = TlsFiles {
+        ca: args.conn.ca.clone(),
+        cert: args.conn.cert.clone(),
+        key: args.conn.key.clone(),
+    };
+    let endpoint = &args.conn.endpoint;
+    let answer = match sync178_node::cli::connect(endpoint, &tls, args.conn.node).await {
+        Ok(channel) => cli::query(channel, endpoint, &args.question, args.no_suppress).await,
+        Err(e) => Err(e),
+    };
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{}", cli::render_error(&e, lang));
+            return cli::exit_code(&e);
+        }
+    };
+    let text = if args.json {
+        match cli::render_json(&answer).context("encoding the answer as JSON") {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{e:#}");
+                return EXIT_FAILURE;
+            }
+        }
+    } else if args.csv {
+        cli::render_csv(&answer, lang)
+    } else {
+        cli::render_table(&answer, lang, sync178_shared::event::now_ms())
+    };
+    print!("{text}");
+    0
+}
+
+/// `demo`: start the province, print its KPIs, serve until Ctrl-C.
+async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, lang: Lang) -> u8 {
+    init_tracing(LevelFilter::ERROR, false);
+    let year = opts.year;
+    let d = match sync178_hub::demo::start(&opts).await {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            return 1;
+        }
+    };
+    let kpis = match d.kpis(year) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("demo: {e}");
+            d.stop().await;
+            return 1;
+        }
+    };
+    let name = d.topology.name(d.province).unwrap_or_default().to_string();
+    let nodes = d.topology.subtree(d.province).len();
+    let dir = std::fs::canonicalize(&d.dir).unwrap_or_else(|_| d.dir.clone());
+    if json {
+        eprintln!(
+            "events: generated {}, applied at the hub {}",
+            d.tally.events,
+            d.hub_checkpoint()
+        );
+        match serde_json::to_string_pretty(&kpis) {
+            Ok(j) => println!("{j}"),
+            Err(e) => eprintln!("demo: encoding JSON: {e}"),
+        }
+    } else {
+        let en = matches!(lang, Lang::En);
+        println!();
+        if en {
+            println!(
+                "sync178 demo — {name} ({}): {nodes} nodes, {} events recorded, every one at the hub; ready in {:.1} s",
+                d.province,
+                d.tally.events,
+                d.ready_in.as_secs_f64()
+            );
+        } else {
+            println!(
+                "sync178 demo — {name} ({}): {nodes} nút, {} sự kiện đã ghi, tất cả đã về hub; sẵn sàng sau {:.1} giây",
+                d.province,
+                d.tally.events,
+                d.ready_in.as_secs_f64()
+            );
+        }
+        println!();
+        println!("{}", cli::render_kpis(&kpis, lang));
+        let (data, grpc) = if en {
+            ("data", "hub gRPC (role operator)")
+        } else {
+            ("dữ liệu", "hub gRPC (vai trò operator)")
+        };
+        println!("{data}: {}", dir.display());
+        println!(
+            "{grpc}: https://{}  (certs: {}/certs/operator/)",
+            d.hub_addr,
+            dir.display()
+        );
+    }
+    if no_serve {
+        d.stop().await;
+        return 0;
+    }
+    eprintln!(
+        "{}",
+        if matches!(lang, Lang::En) {
+            "serving; Ctrl-C to stop"
+        } else {
+            "đang phục vụ; Ctrl-C để dừng"
+        }
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    d.stop().await;
+    0
+}

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use sync178_shared::proto::v1::feed_server::Feed;
-use sync178_shared::proto::v1::{FeedBatch, FeedItem, FetchRequest, FetchResponse, SubscribeRequest};
-use sync178_shared::unit::UnitId;
+use sync178_shared::proto::v1::{
+    FeedBatch, FeedItem, FetchRequest, FetchResponse, SubscribeRequest,
+};
 use sync178_shared::tls::{Role, peer_identity};
+use sync178_shared::unit::UnitId;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -52,9 +54,10 @@ impl Feed for FeedService {
             .log
             .get_by_origin_seq(origin, r.seq)
             .map_err(|e| Status::internal(format!("reading the log: {e}")))?;
-        Ok(Response::new(found.map_or_else(FetchResponse::default, |(position, event)| {
-            FetchResponse { event, position }
-        })))
+        Ok(Response::new(found.map_or_else(
+            FetchResponse::default,
+            |(position, event)| FetchResponse { event, position },
+        )))
     }
 
     type SubscribeStream = ReceiverStream<Result<FeedBatch, Status>>;

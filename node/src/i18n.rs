@@ -102,6 +102,26 @@ pub enum Msg {
     CertsCreated,
     /// Certificates kept as they were.
     CertsKept,
+    /// `deploy`: the topology file written.
+    DeployTopology,
+    /// `deploy`: the certificates folder.
+    DeployCerts,
+    /// `deploy`: the CA key stays at the province.
+    DeployCaKeyStays,
+    /// `deploy`: the table of nodes.
+    DeployNodes,
+    /// `deploy`: each node folder is a bundle for its machine.
+    DeployBundle,
+    /// `deploy`: column of the listen address.
+    DeployColListen,
+    /// `deploy`: column of the config file.
+    DeployColConfig,
+    /// `deploy`: the machine-readable node list.
+    DeployNodeList,
+    /// `deploy`: unit folders of an earlier run left alone.
+    DeployStale,
+    /// `deploy`: the hub's config is not written here.
+    DeployHubConfig,
 }
 
 /// The phrase `msg` in `lang`.
@@ -162,6 +182,28 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::CaReused => ("dùng lại CA có sẵn", "ca reused"),
         Msg::CertsCreated => ("chứng thư đã tạo", "certificates created"),
         Msg::CertsKept => ("chứng thư giữ nguyên", "certificates kept"),
+        Msg::DeployTopology => ("Danh mục đơn vị", "Topology"),
+        Msg::DeployCerts => ("Chứng thư", "Certificates"),
+        Msg::DeployCaKeyStays => (
+            "ca.key chỉ giữ ở máy của tỉnh, không sao chép sang máy khác",
+            "keep ca.key on the province's machine; never copy it elsewhere",
+        ),
+        Msg::DeployNodes => ("Các node", "Nodes"),
+        Msg::DeployBundle => (
+            "mỗi thư mục node chứa đủ những gì máy của đơn vị đó cần (node.toml, topology.csv, tls/): sao chép nguyên thư mục",
+            "each node folder holds all its unit's machine needs (node.toml, topology.csv, tls/): copy the folder as it is",
+        ),
+        Msg::DeployColListen => ("địa chỉ nghe", "listen"),
+        Msg::DeployColConfig => ("cấu hình", "config"),
+        Msg::DeployNodeList => ("Danh sách node (cho script)", "Node list (for scripts)"),
+        Msg::DeployStale => (
+            "Thư mục đơn vị không thuộc lần triển khai này (giữ nguyên, không xoá)",
+            "Unit folders not in this deployment (left as they are)",
+        ),
+        Msg::DeployHubConfig => (
+            "cấu hình của hub do `sync178-hub` viết, lệnh này không viết",
+            "its config is written by `sync178-hub`, not by this command",
+        ),
     };
     match lang {
         Lang::Vi => vi,
@@ -308,5 +350,71 @@ pub fn call_failed(lang: Lang, endpoint: &str, status: &str) -> String {
     match lang {
         Lang::Vi => format!("{endpoint} trả lỗi: {status}"),
         Lang::En => format!("{endpoint}: {status}"),
+    }
+}
+
+/// `deploy`'s first line: what was deployed where, with the count of nodes per level.
+pub fn deploy_heading(
+    lang: Lang,
+    province: &str,
+    out: &str,
+    (provinces, districts, communes): (usize, usize, usize),
+) -> String {
+    let total = provinces + districts + communes;
+    match lang {
+        Lang::Vi => {
+            let mut parts = vec![format!("{provinces} cấp tỉnh")];
+            if districts > 0 {
+                parts.push(format!("{districts} cấp huyện"));
+            }
+            parts.push(format!("{communes} cấp xã"));
+            format!(
+                "Đã triển khai {province} vào {out}: {total} node ({})",
+                parts.join(", ")
+            )
+        }
+        Lang::En => {
+            let plural = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            let mut parts = vec![plural(provinces, "province", "provinces")];
+            if districts > 0 {
+                parts.push(plural(districts, "district", "districts"));
+            }
+            parts.push(plural(communes, "commune", "communes"));
+            format!(
+                "Deployed {province} to {out}: {} ({})",
+                plural(total, "node", "nodes"),
+                parts.join(", ")
+            )
+        }
+    }
+}
+
+/// `deploy`: what happened to the CA and the certificates.
+pub fn deploy_certs(lang: Lang, ca_created: bool, created: usize, kept: usize) -> String {
+    let ca = t(
+        lang,
+        if ca_created {
+            Msg::CaCreated
+        } else {
+            Msg::CaReused
+        },
+    );
+    match lang {
+        Lang::Vi => format!("{ca}; {created} chứng thư đã tạo, {kept} giữ nguyên"),
+        Lang::En => format!("{ca}; {created} created, {kept} kept"),
+    }
+}
+
+/// `deploy`: the hub's certificate and the node whose feed it follows.
+pub fn deploy_hub(lang: Lang, cert: &str, key: &str, node: &str, endpoint: &str) -> String {
+    match lang {
+        Lang::Vi => {
+            format!("Hub: chứng thư {cert}, khoá {key}; đọc dữ liệu từ node {node} tại {endpoint}")
+        }
+        Lang::En => {
+            format!("Hub: certificate {cert}, key {key}; follows node {node} at {endpoint}")
+        }
     }
 }

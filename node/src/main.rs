@@ -1,4 +1,4 @@
-//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `submit`, `status`).
+//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `deploy`, `submit`, `status`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -66,6 +66,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Writes a province's node configs and certificates: one folder per node, ready to copy to its machine.
+    Deploy(sync178_node::deploy::DeployArgs),
     /// Submits NDJSON events (one per line; blank and `#` lines skipped) to a node.
     Submit {
         #[command(flatten)]
@@ -127,6 +129,7 @@ async fn main() -> ExitCode {
             province,
             out,
         } => certs(&topology, province, &out, lang),
+        Command::Deploy(args) => deploy(&args, lang),
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
         Command::Status { conn, json } => status(&conn, json, lang).await,
     };
@@ -222,6 +225,20 @@ fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, la
         Err(e) => {
             eprintln!("{e:#}");
             EXIT_FAILURE
+        }
+    }
+}
+
+/// `deploy`: writes the province's folders and prints what is where.
+fn deploy(args: &sync178_node::deploy::DeployArgs, lang: Lang) -> u8 {
+    match sync178_node::deploy::deploy_from_args(args) {
+        Ok(report) => {
+            print!("{}", sync178_node::deploy::render(&report, lang));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
         }
     }
 }

@@ -1108,6 +1108,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
         EventVoided {
             target_id: OWN.to_vec(),
             reason: "entered twice".into(),
+            target_seq: 0,
         }
     }
     fn corrected() -> EventCorrected {
@@ -1117,6 +1118,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
             occurred_on: "2025-06-01".into(),
             body: boxed(Kind::InspectionConducted(inspection())),
             reason: "members present was mistyped".into(),
+            target_seq: 0,
         }
     }
 

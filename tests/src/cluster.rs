@@ -190,6 +190,11 @@ impl Cluster {
         self.nodes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Where `unit`'s node listens now (not through its proxy); panics if it is not running.
+    pub fn addr(&self, unit: UnitId) -> SocketAddr {
+        self.lock().get(&unit).expect("node running").addr
+    }
+
     /// The proxy children use to reach `unit`.
     pub fn proxy(&self, unit: UnitId) -> &Proxy {
         &self.proxies[&unit]
@@ -313,5 +318,102 @@ impl Cluster {
         self.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
+    }
+}
+
+/// A running hub.
+#[derive(Debug)]
+pub struct RunningHub {
+    /// Where its `Query` service listens.
+    pub addr: SocketAddr,
+    token: CancellationToken,
+    task: JoinHandle<Result<(), sync178_hub::HubError>>,
+}
+
+impl RunningHub {
+    /// Stops the hub and waits until it has saved its state.
+    pub async fn stop(self) {
+        self.token.cancel();
+        self.task
+            .await
+            .expect("hub task")
+            .expect("hub stopped cleanly");
+    }
+}
+
+impl Cluster {
+    /// The config of a hub following the province's node.
+    pub fn hub_config(&self) -> sync178_hub::Config {
+        sync178_hub::Config {
+            data_dir: self.dir.path().join("hub"),
+            topology: self.topo_path.clone(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            node: sync178_hub::config::NodeLink {
+                endpoint: format!("https://{}", self.proxies[&self.province].addr()),
+                unit: self.province,
+            },
+            tls: self.files(Identity::new(self.province, Role::Hub)),
+            tipoff_deadline_days: 20,
+            snapshot_every_ms: 50,
+            web: None,
+        }
+    }
+
+    /// Starts a hub following the province's node.
+    pub async fn start_hub(&self) -> RunningHub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("addr");
+        let token = CancellationToken::new();
+        let task = tokio::spawn(sync178_hub::run(self.hub_config(), listener, token.clone()));
+        RunningHub { addr, token, task }
+    }
+
+    /// A query client to the hub at `addr`, as the province operator.
+    pub async fn query(
+        &self,
+        addr: SocketAddr,
+    ) -> sync178_shared::proto::v1::query_client::QueryClient<Channel> {
+        let tls = self
+            .files(Identity::new(self.province, Role::Operator))
+            .load()
+            .expect("loads");
+        let ch = Endpoint::from_shared(format!("https://{addr}"))
+            .expect("endpoint")
+            .tls_config(tls.client_config(self.province))
+            .expect("tls")
+            .connect()
+            .await
+            .expect("connects");
+        sync178_shared::proto::v1::query_client::QueryClient::new(ch)
+    }
+
+    /// Submits generated activity at each recording unit, in order; voids and
+    /// corrections go after the events they target.
+    pub async fn submit_planned(&self, planned: &[sync178_hub::workload::Planned]) {
+        use sync178_shared::proto::v1::body::Kind;
+        let is_fix = |e: &Event| {
+            matches!(
+                e.body.as_ref().and_then(|b| b.kind.as_ref()),
+                Some(Kind::EventVoided(_) | Kind::EventCorrected(_))
+            )
+        };
+        let mut by_unit: HashMap<UnitId, (Vec<Event>, Vec<Event>)> = HashMap::new();
+        for p in planned {
+            let e = by_unit.entry(p.at).or_default();
+            if is_fix(&p.draft) {
+                e.1.push(p.draft.clone())
+            } else {
+                e.0.push(p.draft.clone())
+            }
+        }
+        let tasks = by_unit.into_iter().map(|(u, (events, fixes))| async move {
+            for chunk in events.chunks(500) {
+                self.submit_events(u, chunk.to_vec()).await;
+            }
+            if !fixes.is_empty() {
+                self.submit_events(u, fixes).await;
+            }
+        });
+        futures::future::join_all(tasks).await;
     }
 }

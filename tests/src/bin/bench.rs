@@ -1,17 +1,32 @@
-//! The benchmark command: `bench log [--quick]` prints medians and ratios to
-//! baselines measured in the same run, and writes `target/bench/results.json`.
+//! The benchmark command: `bench all [--quick]` (or one section: `log`,
+//! `limits`, `sync`, `nats`, `hub`) prints medians and ratios to baselines
+//! measured in the same run, one table of every figure with the targets met
+//! or missed, and writes `target/bench/results.json`.
+//!
+//! Sections: the event log against raw sled; the machine's ceilings (raw
+//! sled, and a no-op `Sync.Push` stream over loopback mTLS); sync178 end to
+//! end; NATS JetStream on the same events; the hub (not built yet).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
+use sync178_shared::event;
 use sync178_shared::log::Log;
 use sync178_shared::testing::{chain, draft};
 use sync178_shared::unit::UnitId;
 use sync178_tests::report::{Report, median};
+
+#[path = "../bench/grpc.rs"]
+mod grpc;
+#[path = "../bench/hub.rs"]
+mod hub;
+#[path = "../bench/nats.rs"]
+mod nats;
 
 #[derive(Parser)]
 #[command(about = "sync178 benchmarks: medians of several runs, ratios to same-run baselines")]
@@ -26,15 +41,34 @@ struct Args {
     runs: usize,
     /// Where to write the figures as JSON.
     #[arg(long, global = true, default_value = "target/bench/results.json")]
-    json: std::path::PathBuf,
+    json: PathBuf,
+    /// The `nats-server` binary (default: found on PATH or in /usr/sbin).
+    #[arg(long, global = true)]
+    nats_server: Option<PathBuf>,
+    /// Never run tests/scripts/install-nats.sh when `nats-server` is missing
+    /// (`--quick` never does either): the NATS section is skipped instead.
+    #[arg(long, global = true)]
+    no_install: bool,
+    /// Publish acks the NATS client keeps outstanding, over all publishers.
+    #[arg(long, global = true, default_value_t = 4_000)]
+    nats_window: usize,
+    /// Concurrent publishing tasks on the NATS client's connection.
+    #[arg(long, global = true, default_value_t = 4)]
+    nats_publishers: usize,
 }
 
 #[derive(Subcommand)]
 enum What {
     /// Durable appends to the event log against raw sled.
     Log,
+    /// The machine's ceilings: a no-op Sync.Push stream over loopback mTLS.
+    Limits,
     /// End-to-end commune → district → province over mTLS.
     Sync,
+    /// NATS JetStream, commune → district → province leaf nodes, same events.
+    Nats,
+    /// Hub apply rate, rebuild and kpi latency (not built yet).
+    Hub,
     /// Everything.
     All,
 }
@@ -42,13 +76,33 @@ enum What {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut report = Report::default();
+    let mut notes = Vec::new();
     let runs = if args.quick { 1 } else { args.runs.max(1) };
+    let nats = NatsArgs {
+        server: args.nats_server.clone(),
+        install: !args.quick && !args.no_install,
+        window: args.nats_window,
+        publishers: args.nats_publishers,
+    };
     match args.what {
         What::Log => bench_log(&mut report, runs, args.quick)?,
+        What::Limits => bench_limits(&mut report, runs, args.quick)?,
         What::Sync => bench_sync(&mut report, runs, args.quick)?,
+        What::Nats => bench_nats(&mut report, &mut notes, runs, args.quick, &nats)?,
+        What::Hub => hub::bench_hub(&mut report, runs, args.quick)?,
         What::All => {
             bench_log(&mut report, runs, args.quick)?;
+            bench_limits(&mut report, runs, args.quick)?;
             bench_sync(&mut report, runs, args.quick)?;
+            bench_nats(&mut report, &mut notes, runs, args.quick, &nats)?;
+            hub::bench_hub(&mut report, runs, args.quick)?;
+        }
+    }
+    print_table(&report, args.quick);
+    if !notes.is_empty() {
+        println!("\n== not measured");
+        for n in &notes {
+            println!("{n}");
         }
     }
     report
@@ -56,6 +110,75 @@ fn main() -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", args.json.display()))?;
     println!("\nfigures written to {}", args.json.display());
     Ok(())
+}
+
+/// Events pushed end to end, the same for sync178, the gRPC ceiling and NATS.
+fn e2e_events(quick: bool) -> usize {
+    if quick { 5_000 } else { 200_000 }
+}
+
+fn ceiling_name(n: usize) -> String {
+    format!("loopback gRPC push ceiling, {n} events")
+}
+
+fn sync_name(n: usize) -> String {
+    format!("sync end-to-end, {n} events")
+}
+
+/// The targets of issue 8: (figure, least ratio to its baseline).
+fn targets(quick: bool) -> Vec<(String, f64)> {
+    let n = e2e_events(quick);
+    vec![
+        ("log own append, batch 1000".to_string(), 0.8),
+        (sync_name(n), 0.35),
+        (
+            format!("sync end-to-end vs NATS JetStream, {n} events"),
+            2.0,
+        ),
+        (
+            format!("sync end-to-end vs NATS JetStream sync always, {n} events"),
+            2.0,
+        ),
+    ]
+}
+
+/// One table of every figure, then the targets met or missed.
+fn print_table(r: &Report, quick: bool) {
+    let figures = r.figures();
+    let width = figures
+        .iter()
+        .map(|f| f.name.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!("\n== all figures (median of the runs; ratio = value / baseline, same run)");
+    println!(
+        "{:<width$} {:>14} {:<9} {:>8}  baseline",
+        "figure", "value", "unit", "ratio"
+    );
+    for f in figures {
+        let ratio = f.ratio.map_or("—".to_string(), |x| format!("{x:.2}×"));
+        println!(
+            "{:<width$} {:>14.1} {:<9} {:>8}  {}",
+            f.name,
+            f.value,
+            f.unit,
+            ratio,
+            f.baseline.as_deref().unwrap_or("—")
+        );
+    }
+    println!("\n== targets");
+    for (name, least) in targets(quick) {
+        match figures
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.ratio)
+        {
+            Some(x) if x >= least => println!("met     {name}: {x:.2}× (target ≥ {least}×)"),
+            Some(x) => println!("MISSED  {name}: {x:.2}× (target ≥ {least}×)"),
+            None => println!("n/a     {name}: not measured in this run"),
+        }
+    }
 }
 
 /// Events of about the size of a real one (~230 bytes).
@@ -184,7 +307,7 @@ fn bench_sync(r: &mut Report, runs: usize, quick: bool) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let n = if quick { 5_000 } else { 200_000 };
+    let n = e2e_events(quick);
     let backlog = if quick { 10_000 } else { 1_000_000 };
     let steady_secs = if quick { 1 } else { 10 };
     println!(
@@ -199,11 +322,7 @@ fn bench_sync(r: &mut Report, runs: usize, quick: bool) -> anyhow::Result<()> {
         p50.push(a);
         p99.push(b);
     }
-    r.add(
-        &format!("sync end-to-end, {n} events"),
-        median(&tput),
-        "events/s",
-    );
+    r.add_vs(&sync_name(n), median(&tput), "events/s", &ceiling_name(n));
     r.add(
         "sync submit→province latency p50 at 5k events/s",
         median(&p50),
@@ -214,17 +333,131 @@ fn bench_sync(r: &mut Report, runs: usize, quick: bool) -> anyhow::Result<()> {
         median(&p99),
         "ms",
     );
-    let secs = rt.block_on(sync::catch_up(backlog))?;
+    let mut secs = Vec::new();
+    for _ in 0..runs {
+        secs.push(rt.block_on(sync::catch_up(backlog))?);
+    }
+    let secs = median(&secs);
     r.add(
         &format!("sync catch-up of a {backlog}-event backlog"),
         secs,
         "s",
     );
-    r.add(
+    r.add_vs(
         &format!("sync catch-up rate, {backlog} backlog"),
         backlog as f64 / secs,
         "events/s",
+        &ceiling_name(n),
     );
+    Ok(())
+}
+
+fn bench_limits(r: &mut Report, runs: usize, quick: bool) -> anyhow::Result<()> {
+    let n = e2e_events(quick);
+    println!(
+        "\n== limits: no-op Sync.Push over loopback mTLS, batches of 1000, 8 in flight (median of {runs} runs; {n} events)"
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let certs = grpc::Certs::issue()?;
+    let events = sample_events(n as u64);
+    let mut xs = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        xs.push(rt.block_on(grpc::push_ceiling(&certs, &events, 1000, 8))?);
+    }
+    r.add(&ceiling_name(n), median(&xs), "events/s");
+    Ok(())
+}
+
+/// How to find and drive `nats-server`.
+struct NatsArgs {
+    server: Option<PathBuf>,
+    install: bool,
+    window: usize,
+    publishers: usize,
+}
+
+/// NATS figures; what could not be measured, and why, goes to `notes`.
+fn bench_nats(
+    r: &mut Report,
+    notes: &mut Vec<String>,
+    runs: usize,
+    quick: bool,
+    a: &NatsArgs,
+) -> anyhow::Result<()> {
+    let n = e2e_events(quick);
+    println!(
+        "\n== NATS JetStream: commune → district → province leaf nodes, JetStream domains, sourced file streams, acked publishes with Nats-Msg-Id (median of {runs} runs; {n} events; {} publishers, {} acks outstanding)",
+        a.publishers, a.window
+    );
+    let bin = match nats::find_server(a.server.as_deref(), a.install) {
+        Ok(bin) => bin,
+        Err(why) => {
+            println!("NATS skipped: {why}");
+            notes.push(format!("NATS skipped: {why}"));
+            return Ok(());
+        }
+    };
+    let version = nats::version(&bin)?;
+    println!("   {version} ({})", bin.display());
+    let events = sample_events(n as u64);
+    let ids = events
+        .iter()
+        .map(|b| Ok(hex::encode(event::peek(b)?.id)))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let sync_e2e = r
+        .figures()
+        .iter()
+        .find(|f| f.name == sync_name(n))
+        .map(|f| f.value);
+    let mut modes = vec![(false, String::new())];
+    match nats::sync_always_supported(&bin)? {
+        Ok(()) => modes.push((true, " sync always".to_string())),
+        Err(refusal) => {
+            let note = format!(
+                "NATS JetStream sync always (sync_interval: always, fsync before every ack): not measured — \
+                 {version} refuses it ({refusal}); its figures here are NATS acking before any fsync \
+                 (its file store syncs on a timer), while sync178 fsyncs before every ack at every tier"
+            );
+            println!("   {note}");
+            notes.push(note);
+        }
+    }
+    for (sync_always, label) in modes {
+        let mut e2e = Vec::with_capacity(runs);
+        let mut acked = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let run = rt.block_on(nats::end_to_end(
+                &bin,
+                &events,
+                &ids,
+                a.window,
+                a.publishers,
+                sync_always,
+            ))?;
+            e2e.push(run.end_to_end);
+            acked.push(run.acked);
+        }
+        let name = format!("NATS JetStream{label} end-to-end, {n} events");
+        r.add(
+            &format!("NATS JetStream{label} acked at commune, {n} events"),
+            median(&acked),
+            "events/s",
+        );
+        r.add(&name, median(&e2e), "events/s");
+        if let Some(v) = sync_e2e {
+            r.add_vs(
+                &format!("sync end-to-end vs NATS JetStream{label}, {n} events"),
+                v,
+                "events/s",
+                &name,
+            );
+        }
+    }
     Ok(())
 }
 

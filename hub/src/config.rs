@@ -1,0 +1,173 @@
+//! The hub's one configuration, read from TOML once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sync178_shared::tls::TlsFiles;
+use sync178_shared::unit::UnitId;
+
+/// Configuration of one `sync178-hub`. Relative paths are relative to the
+/// folder of the config file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Folder of the hub's own store (projection state and checkpoint).
+    pub data_dir: PathBuf,
+    /// Topology CSV in the GSO listing format (the same as the nodes').
+    pub topology: PathBuf,
+    /// Address of the gRPC `Query` service (mutual TLS, role `operator`).
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The node whose feed the hub follows (usually the province's).
+    pub node: NodeLink,
+    /// CA, certificate and key (the certificate must carry role `hub`).
+    pub tls: TlsFiles,
+    /// Days within which a tip-off must be closed to count as on time.
+    #[serde(default = "default_deadline")]
+    pub tipoff_deadline_days: u32,
+    /// How often the state and its checkpoint are written, ms.
+    #[serde(default = "default_snapshot")]
+    pub snapshot_every_ms: u64,
+    /// The operator web page (`[web]`); none without the section.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
+}
+
+/// The operator web page: where it listens and how operators authenticate.
+///
+/// Bound to loopback by default, where it needs no authentication. Off
+/// loopback the hub refuses to start unless `tls` or `tokens_file` is set,
+/// and every request from a peer that is not loopback must authenticate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address of the page (HTTP, or HTTPS with `tls`).
+    #[serde(default = "default_web_listen")]
+    pub listen: SocketAddr,
+    /// HTTPS with the hub's own certificate and key; client certificates of
+    /// the province CA with role `operator` are accepted as authentication.
+    #[serde(default)]
+    pub tls: bool,
+    /// Per-operator tokens, stored hashed: lines `name:sha256-hex-of-token`
+    /// (`#` starts a comment). Operators send `Authorization: Bearer <token>`
+    /// or sign in on `/login`.
+    #[serde(default)]
+    pub tokens_file: Option<PathBuf>,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            listen: default_web_listen(),
+            tls: false,
+            tokens_file: None,
+        }
+    }
+}
+
+fn default_web_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7380))
+}
+
+/// Where the followed node is.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeLink {
+    /// gRPC endpoint, `https://…`.
+    pub endpoint: String,
+    /// The node's unit id (its certificate is checked against it).
+    pub unit: UnitId,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7300))
+}
+
+fn default_deadline() -> u32 {
+    20
+}
+
+fn default_snapshot() -> u64 {
+    1000
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Malformed TOML, unknown or missing fields.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What toml said.
+        message: String,
+    },
+    /// A value out of range.
+    #[error("config {path}: {field}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut c.data_dir,
+            &mut c.topology,
+            &mut c.tls.ca,
+            &mut c.tls.cert,
+            &mut c.tls.key,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(tokens) = c.web.as_mut().and_then(|w| w.tokens_file.as_mut())
+            && tokens.is_relative()
+        {
+            *tokens = base.join(&*tokens);
+        }
+        let bad = |field, reason: &str| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            reason: reason.into(),
+        };
+        if !c.node.endpoint.starts_with("https://") {
+            return Err(bad(
+                "node.endpoint",
+                "must be an https:// URL (links are always mutual TLS)",
+            ));
+        }
+        if !(1..=365).contains(&c.tipoff_deadline_days) {
+            return Err(bad("tipoff_deadline_days", "must be between 1 and 365"));
+        }
+        if !(10..=600_000).contains(&c.snapshot_every_ms) {
+            return Err(bad("snapshot_every_ms", "must be between 10 and 600000"));
+        }
+        Ok(c)
+    }
+}

@@ -1,0 +1,252 @@
+//! Following a node's feed: verify, prefetch correction targets, apply in
+//! order, save state with its checkpoint, reconnect on failure.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sync178_shared::event::{self, now_ms};
+use sync178_shared::proto::v1::body::Kind;
+use sync178_shared::proto::v1::feed_client::FeedClient;
+use sync178_shared::proto::v1::{Event, FeedBatch, FetchRequest, SubscribeRequest};
+use sync178_shared::tls::LoadedTls;
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::UnitId;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::state::State;
+
+/// Why following or replaying the feed failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// Could not reach the node.
+    #[error("cannot connect to {endpoint}: {reason}")]
+    Connect {
+        /// The node's endpoint.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node answered with an error.
+    #[error("node: {0}")]
+    Status(#[from] tonic::Status),
+    /// The feed skipped or repeated a position.
+    #[error("feed gave position {got}, expected {expected}")]
+    Position {
+        /// Next position the state needs.
+        expected: u64,
+        /// What came.
+        got: u64,
+    },
+    /// An event that does not verify or decode (the node's store was altered).
+    #[error("event at position {position}: {reason}")]
+    BadEvent {
+        /// Feed position.
+        position: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The feed ended before the wanted position.
+    #[error("feed ended at position {0}")]
+    Ended(u64),
+}
+
+/// A connection to a node's feed.
+#[derive(Debug, Clone)]
+pub struct FeedSource {
+    client: FeedClient<Channel>,
+}
+
+impl FeedSource {
+    /// Connects to `endpoint`, expecting the node `unit`, with the hub's certificate.
+    pub async fn connect(
+        endpoint: &str,
+        tls: &LoadedTls,
+        unit: UnitId,
+    ) -> Result<FeedSource, FollowError> {
+        let err = |reason: String| FollowError::Connect {
+            endpoint: endpoint.to_string(),
+            reason,
+        };
+        let channel = Endpoint::from_shared(endpoint.to_string())
+            .map_err(|e| err(e.to_string()))?
+            .tls_config(tls.client_config(unit))
+            .map_err(|e| err(e.to_string()))?
+            .connect_timeout(Duration::from_secs(5))
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(|e| err(error_chain(&e)))?;
+        Ok(FeedSource {
+            client: FeedClient::new(channel).max_decoding_message_size(64 << 20),
+        })
+    }
+
+    /// The feed from `from` on.
+    pub async fn subscribe(
+        &mut self,
+        from: u64,
+    ) -> Result<tonic::Streaming<FeedBatch>, FollowError> {
+        Ok(self
+            .client
+            .subscribe(SubscribeRequest {
+                from_position: from,
+            })
+            .await?
+            .into_inner())
+    }
+
+    /// Fetches the targets of the voids and corrections among `events`.
+    pub async fn prefetch(
+        &mut self,
+        events: &[(u64, Event)],
+    ) -> Result<HashMap<(UnitId, u64), Event>, FollowError> {
+        let mut out = HashMap::new();
+        for (_, ev) in events {
+            let target_seq = match ev.body.as_ref().and_then(|b| b.kind.as_ref()) {
+                Some(Kind::EventVoided(v)) => v.target_seq,
+                Some(Kind::EventCorrected(c)) => c.target_seq,
+                _ => continue,
+            };
+            let Ok(origin) = ev.origin.parse::<UnitId>() else {
+                continue;
+            };
+            if target_seq == 0 || out.contains_key(&(origin, target_seq)) {
+                continue;
+            }
+            let r = self
+                .client
+                .fetch(FetchRequest {
+                    origin: origin.to_string(),
+                    seq: target_seq,
+                })
+                .await?
+                .into_inner();
+            if !r.event.is_empty()
+                && let Ok(t) = event::decode(&r.event)
+            {
+                out.insert((origin, target_seq), t);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Verifies and decodes a feed batch, checking positions follow `next`.
+pub fn decode_batch(batch: FeedBatch, next: u64) -> Result<Vec<(u64, Event)>, FollowError> {
+    let mut expected = next;
+    let mut out = Vec::with_capacity(batch.items.len());
+    for item in batch.items {
+        if item.position != expected {
+            return Err(FollowError::Position {
+                expected,
+                got: item.position,
+            });
+        }
+        out.push((item.position, decode_verified(item.position, item.event)?));
+        expected += 1;
+    }
+    Ok(out)
+}
+
+fn decode_verified(position: u64, bytes: Bytes) -> Result<Event, FollowError> {
+    let bad = |reason: String| FollowError::BadEvent { position, reason };
+    event::open(bytes.clone()).map_err(|e| bad(e.to_string()))?;
+    event::decode(&bytes).map_err(|e| bad(e.to_string()))
+}
+
+/// Applies decoded events in order; skipped events are logged and counted.
+pub fn apply_all(
+    state: &mut State,
+    topo: &Topology,
+    events: &[(u64, Event)],
+    fetched: &HashMap<(UnitId, u64), Event>,
+) {
+    let now = now_ms();
+    let mut fetch = |o: UnitId, s: u64| fetched.get(&(o, s)).cloned();
+    for (pos, ev) in events {
+        if let Err(skip) = state.apply(topo, *pos, ev, now, &mut fetch) {
+            tracing::warn!(position = pos, origin = %ev.origin, seq = ev.seq, reason = %skip, "event skipped");
+        }
+    }
+}
+
+/// Replays the feed from position 0 into a fresh state, up to (not including) `upto`.
+pub async fn replay(
+    source: &mut FeedSource,
+    topo: &Topology,
+    upto: u64,
+) -> Result<State, FollowError> {
+    let mut state = State::default();
+    if upto == 0 {
+        return Ok(state);
+    }
+    let mut stream = source.subscribe(0).await?;
+    while state.checkpoint < upto {
+        let batch = stream
+            .message()
+            .await?
+            .ok_or(FollowError::Ended(state.checkpoint))?;
+        let mut events = decode_batch(batch, state.checkpoint)?;
+        events.retain(|(p, _)| *p < upto);
+        let fetched = source.prefetch(&events).await?;
+        apply_all(&mut state, topo, &events, &fetched);
+    }
+    Ok(state)
+}
+
+/// One connection's worth of following: applies batches until the stream
+/// ends, an error, or `stop`; saves on the snapshot interval via `save`.
+pub async fn follow_once(
+    source: &mut FeedSource,
+    topo: &Topology,
+    state: &Arc<RwLock<State>>,
+    snapshot_every: Duration,
+    save: &(dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync),
+    on_applied: &(dyn Fn(u64) + Send + Sync),
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(), FollowError> {
+    let from = read(state).checkpoint;
+    let mut stream = source.subscribe(from).await?;
+    let mut last_save = Instant::now();
+    loop {
+        let msg = tokio::select! {
+            m = stream.message() => m?,
+            _ = stop.cancelled() => return Ok(()),
+        };
+        let Some(batch) = msg else {
+            return Err(FollowError::Ended(read(state).checkpoint));
+        };
+        let next = read(state).checkpoint;
+        let events = decode_batch(batch, next)?;
+        let fetched = source.prefetch(&events).await?;
+        let checkpoint = {
+            let mut s = state.write().unwrap_or_else(|p| p.into_inner());
+            apply_all(&mut s, topo, &events, &fetched);
+            s.checkpoint
+        };
+        on_applied(checkpoint);
+        if last_save.elapsed() >= snapshot_every {
+            save().await;
+            last_save = Instant::now();
+        }
+    }
+}
+
+/// Read access to shared state (a poisoned lock still holds a whole state).
+pub fn read(state: &RwLock<State>) -> std::sync::RwLockReadGuard<'_, State> {
+    state.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An error with its sources, on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

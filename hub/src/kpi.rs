@@ -1,0 +1,229 @@
+//! The KPIs of DESIGN.md §8 for a unit and year, against the nearest target.
+//!
+//! Attribution: an event counts for the period of its `occurred_on` and for
+//! its `unit` and every ancestor. Denominators come from the registry and the
+//! topology (communes in the unit), never from counting events alone. A KPI
+//! whose denominator is 0 has no value.
+
+use sync178_shared::proto::v1::{HealthyClass, Kpi};
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::{Level, UnitId};
+
+use crate::state::{Business, State, month_of, year_of};
+
+/// Person-based counts below this are shown as "<5" to operators.
+pub const SUPPRESS_BELOW: u64 = 5;
+
+/// Every KPI, in report order.
+pub const ALL: [Kpi; 9] = [
+    Kpi::InspectionCoverage,
+    Kpi::CommunesWithAwareness,
+    Kpi::CommunesWithPlan,
+    Kpi::TipoffsOnTime,
+    Kpi::ServiceAccess,
+    Kpi::PilotModelCoverage,
+    Kpi::WorkersReached,
+    Kpi::HealthyCommunes,
+    Kpi::ViolationsHandled,
+];
+
+/// One KPI's figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiFigure {
+    /// Which KPI.
+    pub kpi: Kpi,
+    /// Numerator.
+    pub numerator: u64,
+    /// Denominator.
+    pub denominator: u64,
+    /// The target in basis points and the unit that set it.
+    pub target: Option<(u32, UnitId)>,
+}
+
+impl KpiFigure {
+    /// The value in basis points (rounded down), or None when the denominator is 0.
+    pub fn value_bp(&self) -> Option<u32> {
+        (self.denominator > 0).then(|| {
+            u32::try_from(self.numerator.saturating_mul(10_000) / self.denominator)
+                .unwrap_or(u32::MAX)
+        })
+    }
+
+    /// Met: value ≥ target, compared exactly (numerator·10000 ≥ target·denominator).
+    pub fn met(&self) -> Option<bool> {
+        let (t, _) = self.target?;
+        (self.denominator > 0).then(|| self.numerator * 10_000 >= u64::from(t) * self.denominator)
+    }
+
+    /// Counts persons (clients).
+    pub fn person_based(&self) -> bool {
+        self.kpi == Kpi::ServiceAccess
+    }
+
+    /// Hidden from operators unless they ask: person-based and a count below 5.
+    pub fn suppressed(&self) -> bool {
+        self.person_based()
+            && ((self.numerator > 0 && self.numerator < SUPPRESS_BELOW)
+                || (self.denominator > 0 && self.denominator < SUPPRESS_BELOW))
+    }
+}
+
+/// Stable lowercase name of a KPI ("inspection_coverage").
+pub fn name(k: Kpi) -> String {
+    k.as_str_name().trim_start_matches("KPI_").to_lowercase()
+}
+
+/// The communes of `unit`'s subtree.
+pub fn communes(topo: &Topology, unit: UnitId) -> Vec<UnitId> {
+    topo.subtree(unit)
+        .into_iter()
+        .filter(|u| u.level() == Level::Commune)
+        .collect()
+}
+
+/// Every KPI for `unit` and `year`.
+pub fn compute(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    year: i32,
+    deadline_days: i32,
+) -> Vec<KpiFigure> {
+    ALL.iter()
+        .map(|k| compute_one(state, topo, unit, year, deadline_days, *k))
+        .collect()
+}
+
+fn count(it: impl Iterator<Item = bool>) -> (u64, u64) {
+    it.fold((0, 0), |(n, d), hit| (n + u64::from(hit), d + 1))
+}
+
+/// One KPI for `unit` and `year`.
+pub fn compute_one(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    year: i32,
+    deadline_days: i32,
+    kpi: Kpi,
+) -> KpiFigure {
+    let p = &state.proj;
+    let within = |u: UnitId| topo.is_within(u, unit);
+    let cs = || communes(topo, unit).into_iter();
+    let positive = |v: Option<&i64>| v.is_some_and(|n| *n > 0);
+    let active = || {
+        p.businesses.iter().filter_map(|(id, b)| {
+            let v = b.view()?;
+            (v.conditional && within(v.unit) && Business::active_in(&v, year)).then_some((id, v))
+        })
+    };
+    let (numerator, denominator) = match kpi {
+        Kpi::InspectionCoverage => {
+            count(active().map(|(id, _)| positive(p.inspected.get(&(id.clone(), year)))))
+        }
+        Kpi::CommunesWithAwareness => count(cs().map(|c| positive(p.awareness.get(&(c, year))))),
+        Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
+        Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
+            let (_, u, received) = *t.received.iter().min_by_key(|r| (r.2, r.0))?;
+            if !within(u) || year_of(received) != year {
+                return None;
+            }
+            let closed = t.closed.iter().map(|c| c.1).min();
+            Some(closed.is_some_and(|c| c - received <= deadline_days))
+        })),
+        Kpi::ServiceAccess => count(p.clients.values().filter_map(|c| {
+            let in_year = |m: &(UnitId, i32)| within(m.0) && m.1.div_euclid(12) == year;
+            let needed = c.needs.iter().any(|(m, n)| *n > 0 && in_year(m));
+            needed.then(|| c.services.iter().any(|(m, n)| *n > 0 && in_year(m)))
+        })),
+        Kpi::PilotModelCoverage => {
+            let with_pilot: std::collections::HashSet<UnitId> = p
+                .pilots
+                .values()
+                .filter_map(|m| {
+                    let (_, u, start) = *m.started.iter().min_by_key(|s| (s.2, s.0))?;
+                    let end = m.ended.iter().map(|e| e.1).min();
+                    (year_of(start) <= year && end.is_none_or(|e| year_of(e) >= year)).then_some(u)
+                })
+                .collect();
+            count(cs().map(|c| with_pilot.contains(&c)))
+        }
+        Kpi::WorkersReached => {
+            let reached: i64 = p
+                .workers_reached
+                .iter()
+                .filter(|((u, y), _)| *y == year && within(*u))
+                .map(|(_, n)| *n)
+                .sum();
+            let workers: u64 = active().map(|(_, v)| u64::from(v.workers)).sum();
+            (u64::try_from(reached).unwrap_or(0), workers)
+        }
+        Kpi::HealthyCommunes => count(cs().map(|c| {
+            p.healthy
+                .get(&(c, year))
+                .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
+                .is_some_and(|(_, _, class)| *class == HealthyClass::Healthy as i32)
+        })),
+        Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
+            let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;
+            (within(u) && year_of(d) == year).then_some(!v.handled.is_empty())
+        })),
+        Kpi::Unspecified => (0, 0),
+    };
+    KpiFigure {
+        kpi,
+        numerator,
+        denominator,
+        target: target(state, topo, unit, year, kpi),
+    }
+}
+
+/// The target for `unit`: the nearest TargetSet on the path to the root; at
+/// one unit the latest recorded wins.
+pub fn target(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    year: i32,
+    kpi: Kpi,
+) -> Option<(u32, UnitId)> {
+    std::iter::once(unit)
+        .chain(topo.ancestors(unit))
+        .find_map(|u| {
+            state
+                .proj
+                .targets
+                .get(&(u, year, kpi as i32))
+                .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
+                .map(|(_, _, bp)| (*bp, u))
+        })
+}
+
+/// Distinct clients with a need, and of those served, in the months `[from, to]` under `unit`.
+pub fn clients(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    from_month: i32,
+    to_month: i32,
+) -> (u64, u64) {
+    let mut in_need = 0;
+    let mut served = 0;
+    for c in state.proj.clients.values() {
+        let hit = |m: &(UnitId, i32), n: &i64| {
+            *n > 0 && m.1 >= from_month && m.1 <= to_month && topo.is_within(m.0, unit)
+        };
+        if c.needs.iter().any(|(m, n)| hit(m, n)) {
+            in_need += 1;
+            if c.services.iter().any(|(m, n)| hit(m, n)) {
+                served += 1;
+            }
+        }
+    }
+    (in_need, served)
+}
+
+/// Month index of a date, re-exported for queries.
+pub fn month_index(d: sync178_shared::period::Date) -> i32 {
+    month_of(crate::state::day(d))
+}

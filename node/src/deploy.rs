@@ -1,0 +1,905 @@
+//! `sync178-node deploy`: writes a province's whole set of node configs and certificates from one admin-unit listing, one self-contained folder per node.
+//!
+//! Layout of the output folder `OUT`:
+//!
+//! ```text
+//! OUT/topology.csv            the deployed units only (the province, or the subset asked for)
+//! OUT/certs/                  certs::issue_province: ca.pem, ca.key, <unit>/{node,recorder}.*, hub/, operator/
+//! OUT/nodes.tsv               one line per node: unit, parent, listen, endpoint, config, name
+//! OUT/<unit>/node.toml        the node's config, every path relative to it
+//! OUT/<unit>/topology.csv     copy of OUT/topology.csv
+//! OUT/<unit>/tls/ca.pem       copy of OUT/certs/ca.pem
+//! OUT/<unit>/tls/node.{pem,key}  copies of OUT/certs/<unit>/node.{pem,key}
+//! ```
+//!
+//! So `OUT/<unit>/` is everything the unit's machine needs, and `OUT/certs/ca.key`
+//! never has to leave the province. Ports are `base_port + index`, the index
+//! counting the province first, then its districts, then its communes, each in
+//! the order of the listing's rows. Running it again keeps the CA and the
+//! certificates, rewrites configs, copies and lists, and never touches `data`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use sync178_shared::tls::{Identity, Role, TlsFiles};
+use sync178_shared::topology::{Topology, TopologyError};
+use sync178_shared::unit::{Level, UnitId};
+
+use crate::certs::{self, CertError, IssueReport};
+use crate::cli::{EXIT_DATAERR, EXIT_USAGE};
+use crate::config::{Config, ConfigError};
+use crate::i18n::{self, Lang, Msg, t};
+
+/// The config file in each node folder.
+pub const NODE_CONFIG_FILE: &str = "node.toml";
+/// The topology file, in `OUT` and in each node folder.
+pub const TOPOLOGY_FILE: &str = "topology.csv";
+/// The machine-readable list of nodes in `OUT`.
+pub const NODES_FILE: &str = "nodes.tsv";
+/// The certificates folder in `OUT`.
+pub const CERTS_DIR: &str = "certs";
+/// The TLS folder in each node folder.
+pub const TLS_DIR: &str = "tls";
+/// Replaced by the node's unit in `--data-dir`.
+pub const UNIT_PLACEHOLDER: &str = "{unit}";
+
+/// The `deploy` subcommand's arguments.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// Topology CSV in the GSO listing format (e.g. deploy/topology/vn-admin-units-2024.csv).
+    #[arg(long)]
+    pub topology: PathBuf,
+    /// The province, e.g. p33.
+    #[arg(long)]
+    pub province: UnitId,
+    /// Only the first N districts, in listing order (three-tier listings only).
+    #[arg(long, value_name = "N")]
+    pub districts: Option<usize>,
+    /// Only the first M communes of each district (of the province in a two-tier listing), in listing order.
+    #[arg(long, value_name = "M")]
+    pub communes: Option<usize>,
+    /// Output folder: topology.csv, certs/, nodes.tsv and one folder per node.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Port of the province's node; the others follow (districts, then communes).
+    #[arg(long, default_value_t = 7100)]
+    pub base_port: u16,
+    /// Address every node listens on and every child dials.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// `data_dir` written into every node.toml, `{unit}` replaced by the
+    /// node's unit; relative to the node's folder (with the systemd units:
+    /// /var/lib/sync178/{unit}).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// Why a deployment could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The listing could not be read, or the province is not in it.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
+    /// `--districts` on a listing without districts.
+    #[error("--districts: {0} has no districts in this (two-tier) listing; use --communes alone")]
+    NoDistricts(UnitId),
+    /// A limit of zero would deploy nothing below it.
+    #[error("--{0} must be at least 1")]
+    ZeroLimit(&'static str),
+    /// The ports do not fit.
+    #[error("--base-port {base}: {count} nodes need ports {base}..={last}, past 65535 or below 1")]
+    Ports {
+        /// The base port asked for.
+        base: u16,
+        /// Nodes to place.
+        count: usize,
+        /// The last port needed.
+        last: usize,
+    },
+    /// `--data-dir` cannot be written into TOML.
+    #[error("--data-dir {0}: not valid UTF-8")]
+    DataDir(PathBuf),
+    /// Issuing or checking certificates failed.
+    #[error("certificates: {0}")]
+    Certs(#[from] CertError),
+    /// A file or folder could not be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// `write`, `read`, `create directory`, …
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The listing written by the topology could not be read back (a bug).
+    #[error("reading the province's listing back: {0}")]
+    Listing(String),
+    /// A config just written does not load (a bug).
+    #[error("the config just written does not load: {0}")]
+    SelfCheck(#[from] ConfigError),
+}
+
+impl DeployError {
+    /// The process exit code for this error: 64 for bad arguments, 65 for a
+    /// bad listing, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DeployError::Topology(
+                TopologyError::NotAProvince { .. } | TopologyError::UnknownProvince { .. },
+            )
+            | DeployError::NoDistricts(_)
+            | DeployError::ZeroLimit(_)
+            | DeployError::Ports { .. }
+            | DeployError::DataDir(_) => EXIT_USAGE,
+            DeployError::Topology(TopologyError::Io { .. }) => 1,
+            DeployError::Topology(_) => EXIT_DATAERR,
+            _ => 1,
+        }
+    }
+}
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DeployError {
+    let path = path.to_path_buf();
+    move |source| DeployError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// One node of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedNode {
+    /// The unit.
+    pub unit: UnitId,
+    /// Its name in the listing.
+    pub name: String,
+    /// Where it listens.
+    pub listen: SocketAddr,
+    /// Its parent and the parent's address; `None` for the province.
+    pub parent: Option<(UnitId, SocketAddr)>,
+}
+
+impl PlannedNode {
+    /// The URL others dial to reach this node.
+    pub fn endpoint(&self) -> String {
+        endpoint(self.listen)
+    }
+}
+
+fn endpoint(addr: SocketAddr) -> String {
+    format!("https://{addr}")
+}
+
+/// The communes of `topology` in the order of the listing's rows, read back
+/// from [`Topology::write_csv`] (the only API that exposes that order).
+fn listing_order(topology: &Topology) -> Result<(String, Vec<(UnitId, String)>), DeployError> {
+    let mut bytes = Vec::new();
+    topology
+        .write_csv(&mut bytes)
+        .map_err(|e| DeployError::Listing(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| DeployError::Listing(e.to_string()))?;
+    let mut records = csv_records(&text).into_iter();
+    let (header_raw, header) = records
+        .next()
+        .ok_or_else(|| DeployError::Listing("no header".to_owned()))?;
+    let col = header
+        .iter()
+        .position(|h| h == "commune_code")
+        .ok_or_else(|| DeployError::Listing("no commune_code column".to_owned()))?;
+    let mut rows = Vec::new();
+    for (raw, fields) in records {
+        let code = fields
+            .get(col)
+            .and_then(|c| c.parse::<u32>().ok())
+            .ok_or_else(|| DeployError::Listing(format!("bad row {raw:?}")))?;
+        let unit = UnitId::new(Level::Commune, code)
+            .map_err(|e| DeployError::Listing(format!("row {raw:?}: {e}")))?;
+        if !topology.contains(unit) {
+            return Err(DeployError::Listing(format!("row {raw:?}: unknown {unit}")));
+        }
+        rows.push((unit, raw.to_owned()));
+    }
+    Ok((header_raw.to_owned(), rows))
+}
+
+/// Splits CSV text into records, each as its raw text (terminator excluded)
+/// and its unquoted fields. Handles quoted fields, doubled quotes and line
+/// breaks inside quotes, as the `csv` writer produces them.
+fn csv_records(text: &str) -> Vec<(&str, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek().map(|&(_, n)| n) == Some('"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut field)),
+            '\r' | '\n' if !quoted => {
+                if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
+                    chars.next();
+                }
+                fields.push(std::mem::take(&mut field));
+                out.push((&text[start..i], std::mem::take(&mut fields)));
+                start = chars.peek().map_or(text.len(), |&(j, _)| j);
+            }
+            c => field.push(c),
+        }
+    }
+    if start < text.len() {
+        fields.push(field);
+        out.push((&text[start..], fields));
+    }
+    out
+}
+
+/// The part of `topology` to deploy: the province, or its first `districts`
+/// districts and the first `communes` communes of each (of the province, in
+/// a two-tier listing), in listing order.
+pub fn select(
+    topology: &Topology,
+    province: UnitId,
+    districts: Option<usize>,
+    communes: Option<usize>,
+) -> Result<Topology, DeployError> {
+    let whole = topology.province(province)?;
+    if districts == Some(0) {
+        return Err(DeployError::ZeroLimit("districts"));
+    }
+    if communes == Some(0) {
+        return Err(DeployError::ZeroLimit("communes"));
+    }
+    if districts.is_some()
+        && !whole
+            .children(province)
+            .iter()
+            .any(|u| u.level() == Level::District)
+    {
+        return Err(DeployError::NoDistricts(province));
+    }
+    if districts.is_none() && communes.is_none() {
+        return Ok(whole);
+    }
+    let (header, rows) = listing_order(&whole)?;
+    let mut group_rank: HashMap<UnitId, usize> = HashMap::new();
+    let mut taken: HashMap<UnitId, usize> = HashMap::new();
+    let mut text = format!("{header}\r\n");
+    let mut kept = 0usize;
+    for (commune, raw) in &rows {
+        let group = whole.parent(*commune).unwrap_or(province);
+        let next = group_rank.len();
+        let rank = *group_rank.entry(group).or_insert(next);
+        if group.level() == Level::District && districts.is_some_and(|n| rank >= n) {
+            continue;
+        }
+        let n = taken.entry(group).or_insert(0);
+        if communes.is_some_and(|m| *n >= m) {
+            continue;
+        }
+        *n += 1;
+        kept += 1;
+        text.push_str(raw);
+        text.push_str("\r\n");
+    }
+    let source = format!("{} subset", province);
+    let subset = Topology::from_csv_reader(text.as_bytes(), &source)
+        .map_err(|e| DeployError::Listing(e.to_string()))?;
+    if subset.communes_under(province) != kept {
+        return Err(DeployError::Listing(format!(
+            "expected {kept} communes, read back {}",
+            subset.communes_under(province)
+        )));
+    }
+    Ok(subset)
+}
+
+/// The nodes of `topology` (one province, as [`select`] returns it) with
+/// their addresses: the province at `base_port`, then its districts, then its
+/// communes, in listing order.
+pub fn plan(
+    topology: &Topology,
+    province: UnitId,
+    host: IpAddr,
+    base_port: u16,
+) -> Result<Vec<PlannedNode>, DeployError> {
+    let (_, rows) = listing_order(topology)?;
+    let mut order = vec![province];
+    let mut seen = HashSet::from([province]);
+    for (commune, _) in &rows {
+        if let Some(d) = topology.parent(*commune)
+            && d.level() == Level::District
+            && seen.insert(d)
+        {
+            order.push(d);
+        }
+    }
+    order.extend(rows.iter().map(|(c, _)| *c));
+    let count = order.len();
+    let last = usize::from(base_port) + count - 1;
+    if base_port == 0 || last > usize::from(u16::MAX) {
+        return Err(DeployError::Ports {
+            base: base_port,
+            count,
+            last,
+        });
+    }
+    let mut addr = HashMap::new();
+    for (i, &unit) in (0u16..).zip(&order) {
+        addr.insert(unit, SocketAddr::new(host, base_port + i));
+    }
+    Ok(order
+        .iter()
+        .map(|&unit| PlannedNode {
+            unit,
+            name: topology.name(unit).unwrap_or_default().to_owned(),
+            listen: addr[&unit],
+            parent: topology
+                .parent(unit)
+                .and_then(|p| addr.get(&p).map(|&a| (p, a))),
+        })
+        .collect())
+}
+
+/// What [`deploy`] wrote.
+#[derive(Debug, Clone)]
+pub struct DeployReport {
+    /// The province.
+    pub province: UnitId,
+    /// Its name in the listing.
+    pub province_name: String,
+    /// The output folder.
+    pub out: PathBuf,
+    /// `OUT/topology.csv`.
+    pub topology: PathBuf,
+    /// `OUT/certs`.
+    pub certs_dir: PathBuf,
+    /// What certificate issuing did.
+    pub certs: IssueReport,
+    /// Every node, in port order, with its config file.
+    pub nodes: Vec<(PlannedNode, PathBuf)>,
+    /// `OUT/nodes.tsv`.
+    pub nodes_file: PathBuf,
+    /// The hub's certificate and key (and the CA).
+    pub hub: TlsFiles,
+    /// Unit folders in `OUT` with a node.toml that this deployment does not
+    /// include (from an earlier, larger run); left untouched.
+    pub stale: Vec<UnitId>,
+}
+
+/// Runs `deploy` as the command line asks: reads the listing, then [`deploy`].
+pub fn deploy_from_args(args: &DeployArgs) -> Result<DeployReport, DeployError> {
+    let topology = Topology::from_csv_path(&args.topology)?;
+    deploy(&topology, args)
+}
+
+/// Writes the deployment `args` describes from `topology` (the whole listing).
+pub fn deploy(topology: &Topology, args: &DeployArgs) -> Result<DeployReport, DeployError> {
+    let province = args.province;
+    let selected = select(topology, province, args.districts, args.communes)?;
+    let nodes = plan(&selected, province, args.host, args.base_port)?;
+    let data_dir = args
+        .data_dir
+        .to_str()
+        .ok_or_else(|| DeployError::DataDir(args.data_dir.clone()))?;
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(io_err("create directory", out))?;
+
+    let mut listing = Vec::new();
+    selected
+        .write_csv(&mut listing)
+        .map_err(|e| DeployError::Listing(e.to_string()))?;
+    let topology_path = out.join(TOPOLOGY_FILE);
+    write_file(&topology_path, &listing, false)?;
+
+    let certs_dir = out.join(CERTS_DIR);
+    let issued = certs::issue_province(&selected, province, &certs_dir)?;
+    let ca = certs_dir.join(certs::CA_CERT_FILE);
+    let ca_pem = std::fs::read(&ca).map_err(io_err("read", &ca))?;
+
+    let mut written = Vec::with_capacity(nodes.len());
+    let mut tsv = String::from("# unit\tparent\tlisten\tendpoint\tconfig\tname\n");
+    for node in &nodes {
+        let dir = out.join(node.unit.to_string());
+        let tls = dir.join(TLS_DIR);
+        std::fs::create_dir_all(&tls).map_err(io_err("create directory", &tls))?;
+        write_file(&dir.join(TOPOLOGY_FILE), &listing, false)?;
+        write_file(&tls.join("ca.pem"), &ca_pem, false)?;
+        let issued = certs::province_files(&certs_dir, Identity::new(node.unit, Role::Node));
+        for (from, to, secret) in [
+            (&issued.cert, tls.join("node.pem"), false),
+            (&issued.key, tls.join("node.key"), true),
+        ] {
+            let bytes = std::fs::read(from).map_err(io_err("read", from))?;
+            write_file(&to, &bytes, secret)?;
+        }
+        let config = dir.join(NODE_CONFIG_FILE);
+        let node_data = data_dir.replace(UNIT_PLACEHOLDER, &node.unit.to_string());
+        write_file(&config, node_toml(node, &node_data).as_bytes(), false)?;
+        let loaded = Config::load(&config)?;
+        if loaded.unit != node.unit || loaded.listen != node.listen {
+            return Err(DeployError::Listing(format!(
+                "{} reads back as {} on {}",
+                config.display(),
+                loaded.unit,
+                loaded.listen
+            )));
+        }
+        let _ = writeln!(
+            tsv,
+            "{}\t{}\t{}\t{}\t{}/{NODE_CONFIG_FILE}\t{}",
+            node.unit,
+            node.parent
+                .map_or_else(|| "-".to_owned(), |(p, _)| p.to_string()),
+            node.listen,
+            node.endpoint(),
+            node.unit,
+            one_line(&node.name),
+        );
+        written.push((node.clone(), config));
+    }
+    let nodes_file = out.join(NODES_FILE);
+    write_file(&nodes_file, tsv.as_bytes(), false)?;
+
+    let deployed: HashSet<UnitId> = nodes.iter().map(|n| n.unit).collect();
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(out).map_err(io_err("read directory", out))? {
+        let entry = entry.map_err(io_err("read directory", out))?;
+        if let Some(unit) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<UnitId>().ok())
+            && !deployed.contains(&unit)
+            && entry.path().join(NODE_CONFIG_FILE).exists()
+        {
+            stale.push(unit);
+        }
+    }
+    stale.sort_unstable();
+
+    Ok(DeployReport {
+        province,
+        province_name: selected.name(province).unwrap_or_default().to_owned(),
+        out: out.clone(),
+        topology: topology_path,
+        hub: certs::province_files(&certs_dir, Identity::new(province, Role::Hub)),
+        certs_dir,
+        certs: issued,
+        nodes: written,
+        nodes_file,
+        stale,
+    })
+}
+
+/// `s` with control characters (line breaks, tabs) replaced by spaces, for
+/// comments and tab-separated lines.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// The node.toml of `node`.
+fn node_toml(node: &PlannedNode, data_dir: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# sync178 node {} — {}", node.unit, one_line(&node.name));
+    let _ = writeln!(
+        s,
+        "# Written by `sync178-node deploy`; running it again overwrites this file."
+    );
+    let _ = writeln!(s, "# Relative paths are relative to this file's folder.");
+    let _ = writeln!(s, "unit = {}", toml_str(&node.unit.to_string()));
+    let _ = writeln!(s, "topology = {}", toml_str(TOPOLOGY_FILE));
+    let _ = writeln!(s, "data_dir = {}", toml_str(data_dir));
+    let _ = writeln!(s, "listen = {}", toml_str(&node.listen.to_string()));
+    match node.parent {
+        Some((parent, addr)) => {
+            let _ = writeln!(s, "\n[parent]\n# {parent}");
+            let _ = writeln!(s, "endpoint = {}", toml_str(&endpoint(addr)));
+        }
+        None => {
+            let _ = writeln!(s, "# No [parent]: the province is the root of the tree.");
+        }
+    }
+    let _ = writeln!(s, "\n[tls]");
+    for (field, file) in [("ca", "ca.pem"), ("cert", "node.pem"), ("key", "node.key")] {
+        let _ = writeln!(s, "{field} = {}", toml_str(&format!("{TLS_DIR}/{file}")));
+    }
+    s
+}
+
+/// Writes `path` through a temporary file and a rename; `secret` files get
+/// mode 0600 on unix.
+fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DeployError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if secret { 0o600 } else { 0o644 });
+    }
+    let mut file = options.open(&tmp).map_err(io_err("write", &tmp))?;
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err("write", &tmp))?;
+    }
+    #[cfg(not(unix))]
+    let _ = secret;
+    file.write_all(contents).map_err(io_err("write", &tmp))?;
+    file.sync_all().map_err(io_err("write", &tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io_err("write", path))
+}
+
+/// Left-aligned columns separated by two spaces, widths in characters.
+fn table(rows: &[Vec<String>]) -> String {
+    let mut widths = Vec::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            let w = cell.chars().count();
+            match widths.get_mut(i) {
+                Some(x) if *x < w => *x = w,
+                Some(_) => {}
+                None => widths.push(w),
+            }
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::from(" ");
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths.get(i).copied().unwrap_or(0) - cell.chars().count();
+            let _ = write!(line, " {cell}{}", " ".repeat(pad));
+            if i + 1 < row.len() {
+                line.push(' ');
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// The summary people read after `deploy`, in `lang`.
+pub fn render(report: &DeployReport, lang: Lang) -> String {
+    let mut out = String::new();
+    let count = |level| {
+        report
+            .nodes
+            .iter()
+            .filter(|(n, _)| n.unit.level() == level)
+            .count()
+    };
+    let province = if report.province_name.is_empty() {
+        report.province.to_string()
+    } else {
+        format!("{} — {}", report.province, report.province_name)
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        i18n::deploy_heading(
+            lang,
+            &province,
+            &report.out.display().to_string(),
+            (
+                count(Level::Province),
+                count(Level::District),
+                count(Level::Commune)
+            ),
+        )
+    );
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        t(lang, Msg::DeployTopology),
+        report.topology.display()
+    );
+    let _ = writeln!(
+        out,
+        "{}: {} ({})",
+        t(lang, Msg::DeployCerts),
+        report.certs_dir.display(),
+        i18n::deploy_certs(
+            lang,
+            report.certs.ca_created,
+            report.certs.created.len(),
+            report.certs.kept.len()
+        ),
+    );
+    let _ = writeln!(out, "  {}", t(lang, Msg::DeployCaKeyStays));
+    let _ = writeln!(out, "{}:", t(lang, Msg::DeployNodes));
+    let mut rows = vec![vec![
+        t(lang, Msg::ColUnit).to_owned(),
+        t(lang, Msg::DeployColListen).to_owned(),
+        t(lang, Msg::Parent).to_owned(),
+        t(lang, Msg::DeployColConfig).to_owned(),
+    ]];
+    for (node, config) in &report.nodes {
+        rows.push(vec![
+            node.unit.to_string(),
+            node.listen.to_string(),
+            node.parent.map_or_else(
+                || "—".to_owned(),
+                |(p, addr)| format!("{p} {}", endpoint(addr)),
+            ),
+            config.display().to_string(),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    let _ = writeln!(out, "  {}", t(lang, Msg::DeployBundle));
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        t(lang, Msg::DeployNodeList),
+        report.nodes_file.display()
+    );
+    if !report.stale.is_empty() {
+        let units: Vec<String> = report.stale.iter().map(UnitId::to_string).collect();
+        let _ = writeln!(out, "{}: {}", t(lang, Msg::DeployStale), units.join(", "));
+    }
+    if let Some((root, _)) = report.nodes.first() {
+        let _ = writeln!(
+            out,
+            "{}; {}.",
+            i18n::deploy_hub(
+                lang,
+                &report.hub.cert.display().to_string(),
+                &report.hub.key.display().to_string(),
+                &root.unit.to_string(),
+                &root.endpoint(),
+            ),
+            t(lang, Msg::DeployHubConfig)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LISTING: &str = "\
+province_code,province_name,district_code,district_name,commune_code,commune_name\r
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11950,Phường Lam Sơn\r
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11953,Phường Hiến Nam\r
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,12331,Xã Phú Cường\r
+33,Tỉnh Hưng Yên,323,Thành phố Hưng Yên,11956,\"Phường An Tảo, \"\"mới\"\"\"\r
+33,Tỉnh Hưng Yên,325,Huyện Văn Lâm,11986,Thị trấn Như Quỳnh\r
+33,Tỉnh Hưng Yên,325,Huyện Văn Lâm,11989,Xã Lạc Đạo\r
+33,Tỉnh Hưng Yên,325,Huyện Văn Lâm,11992,Xã Chỉ Đạo\r
+33,Tỉnh Hưng Yên,316,Huyện Ba,11995,Xã Ba\r
+01,Thành phố Hà Nội,001,Quận Ba Đình,00001,Phường Phúc Xá\r
+";
+
+    fn id(s: &str) -> UnitId {
+        s.parse().expect("valid unit id")
+    }
+
+    fn topology() -> Topology {
+        Topology::from_csv_reader(LISTING.as_bytes(), "test").expect("listing loads")
+    }
+
+    fn units(nodes: &[PlannedNode]) -> Vec<String> {
+        nodes.iter().map(|n| n.unit.to_string()).collect()
+    }
+
+    #[test]
+    fn the_splitter_reads_quotes_and_line_ends() {
+        let recs = csv_records("a,\"b,\"\"c\"\"\"\r\n\"x\r\ny\",z\nlast");
+        let fields: Vec<Vec<String>> = recs.iter().map(|(_, f)| f.clone()).collect();
+        assert_eq!(
+            fields,
+            [vec!["a", "b,\"c\""], vec!["x\r\ny", "z"], vec!["last"]]
+        );
+        assert_eq!(recs[1].0, "\"x\r\ny\",z");
+    }
+
+    #[test]
+    fn ports_follow_province_then_districts_then_communes_in_listing_order() {
+        let topo = topology();
+        let p = id("p33");
+        let whole = select(&topo, p, None, None).expect("selects");
+        let nodes = plan(&whole, p, IpAddr::from([127, 0, 0, 1]), 7100).expect("plans");
+        assert_eq!(
+            units(&nodes),
+            [
+                "p33", "d323", "d325", "d316", "c11950", "c11953", "c12331", "c11956", "c11986",
+                "c11989", "c11992", "c11995"
+            ]
+        );
+        assert_eq!(nodes[0].listen.to_string(), "127.0.0.1:7100");
+        assert_eq!(nodes[0].parent, None);
+        assert_eq!(nodes[3].listen.port(), 7103);
+        let c = &nodes[4];
+        assert_eq!(
+            c.parent.map(|(u, a)| (u.to_string(), a.port())),
+            Some(("d323".to_owned(), 7101))
+        );
+        assert_eq!(
+            nodes[1].parent.map(|(u, a)| (u.to_string(), a.port())),
+            Some(("p33".to_owned(), 7100))
+        );
+    }
+
+    #[test]
+    fn a_subset_takes_the_first_districts_and_communes_in_listing_order() {
+        let topo = topology();
+        let p = id("p33");
+        let sub = select(&topo, p, Some(2), Some(3)).expect("selects");
+        let nodes = plan(&sub, p, IpAddr::from([127, 0, 0, 1]), 17100).expect("plans");
+        assert_eq!(
+            units(&nodes),
+            [
+                "p33", "d323", "d325", "c11950", "c11953", "c12331", "c11986", "c11989", "c11992"
+            ]
+        );
+        let only_communes = select(&topo, p, None, Some(1)).expect("selects");
+        assert_eq!(only_communes.communes_under(p), 3);
+        let quoted = select(&topo, p, Some(1), Some(4)).expect("selects");
+        assert_eq!(quoted.name(id("c11956")), Some("Phường An Tảo, \"mới\""));
+    }
+
+    #[test]
+    fn bad_selections_and_ports_are_refused() {
+        let topo = topology();
+        let p = id("p33");
+        assert!(matches!(
+            select(&topo, p, Some(0), None),
+            Err(DeployError::ZeroLimit("districts"))
+        ));
+        assert!(matches!(
+            select(&topo, id("d323"), None, None),
+            Err(DeployError::Topology(_))
+        ));
+        assert!(matches!(
+            select(&topo, id("p99"), None, None),
+            Err(DeployError::Topology(_))
+        ));
+        let whole = select(&topo, p, None, None).expect("selects");
+        let host = IpAddr::from([127, 0, 0, 1]);
+        assert!(matches!(
+            plan(&whole, p, host, 65530),
+            Err(DeployError::Ports { count: 12, .. })
+        ));
+        assert!(matches!(
+            plan(&whole, p, host, 0),
+            Err(DeployError::Ports { .. })
+        ));
+        assert!(plan(&whole, p, host, 65524).is_ok());
+        let two_tier = Topology::from_csv_reader(
+            "province_code,province_name,commune_code,commune_name\r\n33,Hưng Yên,12745,Xã  Bắc Đông Quan\r\n33,Hưng Yên,11950,Phường A\r\n".as_bytes(),
+            "2025",
+        )
+        .expect("loads");
+        assert!(matches!(
+            select(&two_tier, p, Some(1), None),
+            Err(DeployError::NoDistricts(_))
+        ));
+        let one = select(&two_tier, p, None, Some(1)).expect("selects");
+        let nodes = plan(&one, p, host, 7100).expect("plans");
+        assert_eq!(units(&nodes), ["p33", "c12745"]);
+        assert_eq!(nodes[1].parent.map(|(u, _)| u), Some(p));
+    }
+
+    fn args(out: &Path) -> DeployArgs {
+        DeployArgs {
+            topology: PathBuf::from("unused.csv"),
+            province: id("p33"),
+            districts: Some(2),
+            communes: Some(2),
+            out: out.to_path_buf(),
+            base_port: 17100,
+            host: IpAddr::from([127, 0, 0, 1]),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+
+    #[test]
+    fn deploy_writes_loadable_bundles_and_is_idempotent() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let topo = topology();
+        let first = deploy(&topo, &args(&out)).expect("deploys");
+        assert!(first.certs.ca_created);
+        assert_eq!(first.nodes.len(), 7);
+        assert!(first.stale.is_empty());
+
+        let c = Config::load(&out.join("c11950").join(NODE_CONFIG_FILE)).expect("loads");
+        assert_eq!(c.listen.port(), 17103);
+        assert_eq!(
+            c.parent.as_ref().map(|p| p.endpoint.as_str()),
+            Some("https://127.0.0.1:17101")
+        );
+        assert_eq!(c.tls.key, out.join("c11950").join("tls").join("node.key"));
+        assert_eq!(c.data_dir, out.join("c11950").join("data"));
+        let tls = c.tls.load().expect("certificates load");
+        assert_eq!(tls.identity, Identity::new(id("c11950"), Role::Node));
+        let local = Topology::from_csv_path(&c.topology).expect("topology loads");
+        assert_eq!(local.communes_under(id("p33")), 4);
+        let root = Config::load(&out.join("p33").join(NODE_CONFIG_FILE)).expect("loads");
+        assert!(root.parent.is_none());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&c.tls.key)
+                .expect("key")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let tsv = std::fs::read_to_string(out.join(NODES_FILE)).expect("nodes.tsv");
+        let lines: Vec<&str> = tsv.lines().collect();
+        assert_eq!(lines.len(), 8);
+        assert_eq!(
+            lines[1],
+            "p33\t-\t127.0.0.1:17100\thttps://127.0.0.1:17100\tp33/node.toml\tTỉnh Hưng Yên"
+        );
+        assert!(lines[4].starts_with("c11950\td323\t127.0.0.1:17103\t"));
+
+        // Again, with other ports and a smaller subset: certificates kept,
+        // configs rewritten, the left-over folders reported.
+        let key_before = std::fs::read(&c.tls.key).expect("key");
+        let mut again = args(&out);
+        again.base_port = 18000;
+        again.data_dir = PathBuf::from("/var/lib/sync178/{unit}");
+        again.communes = Some(1);
+        let second = deploy(&topo, &again).expect("deploys again");
+        assert!(!second.certs.ca_created);
+        assert!(second.certs.created.is_empty());
+        assert_eq!(second.nodes.len(), 5);
+        assert_eq!(
+            second
+                .stale
+                .iter()
+                .map(UnitId::to_string)
+                .collect::<Vec<_>>(),
+            ["c11953", "c11989"]
+        );
+        let c = Config::load(&out.join("c11950").join(NODE_CONFIG_FILE)).expect("loads");
+        assert_eq!(c.listen.port(), 18003);
+        assert_eq!(c.data_dir, Path::new("/var/lib/sync178/c11950"));
+        assert_eq!(std::fs::read(&c.tls.key).expect("key"), key_before);
+
+        let en = render(&second, Lang::En);
+        assert!(en.starts_with("Deployed p33 — Tỉnh Hưng Yên to "), "{en}");
+        assert!(
+            en.contains("5 nodes (1 province, 2 districts, 2 communes)"),
+            "{en}"
+        );
+        assert!(en.contains("ca reused; 0 created, "), "{en}");
+        assert!(en.contains("c11950  127.0.0.1:18003"), "{en}");
+        assert!(en.contains("d323 https://127.0.0.1:18001"), "{en}");
+        assert!(
+            en.contains("not in this deployment (left as they are): c11953, c11989"),
+            "{en}"
+        );
+        assert!(en.contains("written by `sync178-hub`"), "{en}");
+        let vi = render(&second, Lang::Vi);
+        assert!(vi.contains("Đã triển khai p33"), "{vi}");
+        assert!(
+            vi.contains("5 node (1 cấp tỉnh, 2 cấp huyện, 2 cấp xã)"),
+            "{vi}"
+        );
+    }
+}
