@@ -204,9 +204,29 @@ load_env() {
 #     hub_ready until it succeeds; status calls hub_status; down stops it
 #     with the nodes.
 # Until hub_prepare writes a config, up skips the hub and says why.
-hub_prepare() { :; }
-hub_ready() { return 0; }
-hub_status() { :; }
+hub_prepare() {
+  cat >"$HUB_CONFIG" <<EOF
+# Written by local-cluster.sh: a hub following the province's node.
+data_dir = "data"
+topology = "../topology.csv"
+listen = "127.0.0.1:$HUB_PORT"
+[node]
+endpoint = "$PROVINCE_ENDPOINT"
+unit = "$PROVINCE"
+[tls]
+ca = "../certs/ca.pem"
+cert = "../certs/hub/hub.pem"
+key = "../certs/hub/hub.key"
+EOF
+}
+hub_query() {
+  local port
+  port=$(sed -n 's/^listen = "127\.0\.0\.1:\([0-9]*\)"$/\1/p' "$HUB_CONFIG")
+  "$HUB_BIN" "${LANG_ARGS[@]}" query --endpoint "https://127.0.0.1:$port" --ca "$DIR/certs/ca.pem" \
+    --cert "$DIR/certs/operator/operator.pem" --key "$DIR/certs/operator/operator.key" "$@"
+}
+hub_ready() { hub_query sync-status >/dev/null 2>&1; }
+hub_status() { hub_query sync-status 2>&1 | indent; }
 
 HUB_CONFIG="$DIR/hub/hub.toml"
 
@@ -248,8 +268,8 @@ find_binary() {
   command -v cargo >/dev/null 2>&1 || die "cargo not found: install Rust, or pass --bin PATH"
   local flags=() target
   [[ $PROFILE == release ]] && flags=(--release)
-  say "building: cargo build ${flags[*]} -p sync178-node"
-  cargo build --manifest-path "$ROOT/Cargo.toml" "${flags[@]}" -p sync178-node
+  say "building: cargo build${flags[*]:+ ${flags[*]}} -p sync178-node -p sync178-hub"
+  cargo build --manifest-path "$ROOT/Cargo.toml" "${flags[@]}" -p sync178-node -p sync178-hub
   target=$(cargo metadata --manifest-path "$ROOT/Cargo.toml" --format-version 1 --no-deps |
     grep -o '"target_directory":"[^"]*"' | cut -d'"' -f4) || true
   BIN="${target:-$ROOT/target}/$PROFILE/sync178-node"

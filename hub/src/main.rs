@@ -69,6 +69,10 @@ enum Command {
     },
     /// Asks a running hub: KPIs, roll-ups, breakdowns, completeness, sync status, units.
     Query(QueryArgs),
+    /// Batch checks for cron: tiers hold exactly their subtree, projections
+    /// equal a replay, every commune is heard from. Exit 0 consistent, 1
+    /// discrepancies found, 2 could not run.
+    Reconcile(ReconcileArgs),
     /// Runs a whole real province on this machine: one node per unit over
     /// mutual TLS, the hub, and a year of generated activity; prints the
     /// province's KPIs and keeps serving until Ctrl-C.
@@ -94,6 +98,80 @@ enum Command {
         /// Print the KPI table as JSON on stdout.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `reconcile`'s options.
+#[derive(Debug, Args)]
+struct ReconcileArgs {
+    /// The province's topology CSV (as the nodes and the hub use).
+    #[arg(long, env = "SYNC178_TOPOLOGY")]
+    topology: PathBuf,
+    /// The province CA certificate (PEM).
+    #[arg(long, env = "SYNC178_CA")]
+    ca: PathBuf,
+    /// An operator certificate of the province (PEM).
+    #[arg(long, env = "SYNC178_CERT")]
+    cert: PathBuf,
+    /// Its private key (PEM).
+    #[arg(long, env = "SYNC178_KEY")]
+    key: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print the report as CSV (UTF-8 with a byte-order mark).
+    #[arg(long)]
+    csv: bool,
+    #[command(subcommand)]
+    job: ReconcileJob,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReconcileJob {
+    /// Per parent←child link: heads and chain checkpoints of every origin.
+    Tiers {
+        /// The node to start from (default: the province).
+        #[arg(long)]
+        root: Option<UnitId>,
+        /// A node's endpoint, `UNIT=https://host:port` (repeat).
+        #[arg(long = "endpoint", value_name = "UNIT=URL")]
+        endpoints: Vec<String>,
+        /// Or: the folder written by `sync178-node deploy` (reads nodes.tsv).
+        #[arg(long)]
+        deploy_dir: Option<PathBuf>,
+        /// Walk the whole subtree, not just the root and its children.
+        #[arg(long)]
+        walk: bool,
+        /// Let behind parents receive what their children hold, then re-verify.
+        #[arg(long)]
+        repair: bool,
+        /// Distance between chain checkpoints, in seqs.
+        #[arg(long, default_value_t = 1000)]
+        checkpoint_every: u64,
+    },
+    /// Replays the node's feed and compares it with the running hub's state.
+    Projections {
+        /// The hub's gRPC endpoint.
+        #[arg(long)]
+        hub: String,
+        /// The endpoint of the node the hub follows.
+        #[arg(long)]
+        node: String,
+    },
+    /// Units that recorded nothing, have no plan, or have not synced.
+    Completeness {
+        /// The hub's gRPC endpoint.
+        #[arg(long)]
+        hub: String,
+        /// The unit to check under (default: the province).
+        #[arg(long)]
+        unit: Option<UnitId>,
+        /// The period ("2024", "2024-Q3", …).
+        #[arg(long)]
+        period: String,
+        /// Not heard from for longer than this is flagged, seconds.
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        stale_after_secs: u64,
     },
 }
 
@@ -144,6 +222,7 @@ async fn main() -> ExitCode {
         Command::Run { config, log_json } => run(&config, log_json).await,
         Command::Rebuild { config, replace } => rebuild(&config, replace, lang).await,
         Command::Query(args) => query(&args, lang).await,
+        Command::Reconcile(args) => reconcile(args, lang).await,
         Command::Demo {
             province,
             seed,
@@ -388,4 +467,107 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
     let _ = tokio::signal::ctrl_c().await;
     d.stop().await;
     0
+}
+
+/// Endpoints from `UNIT=URL` options and a deploy folder's nodes.tsv.
+fn endpoints(list: &[String], deploy: Option<&Path>) -> Result<std::collections::HashMap<UnitId, String>, String> {
+    let mut map = std::collections::HashMap::new();
+    if let Some(dir) = deploy {
+        let path = dir.join("nodes.tsv");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (n, line) in text.lines().enumerate().skip(1) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let unit = f.first().and_then(|u| u.parse::<UnitId>().ok());
+            let listen = f.get(2);
+            match (unit, listen) {
+                (Some(u), Some(l)) => {
+                    map.insert(u, format!("https://{l}"));
+                }
+                _ => return Err(format!("{} line {}: expected unit, parent, listen, …", path.display(), n + 1)),
+            }
+        }
+    }
+    for e in list {
+        let (u, url) = e.split_once('=').ok_or_else(|| format!("--endpoint {e}: expected UNIT=URL"))?;
+        let u: UnitId = u.parse().map_err(|err| format!("--endpoint {e}: {err}"))?;
+        map.insert(u, url.to_string());
+    }
+    Ok(map)
+}
+
+/// `reconcile`: run one job and print its report.
+async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
+    use sync178_hub::reconcile::{EXIT_CANNOT_RUN, projections, tiers};
+    init_tracing(LevelFilter::WARN, false);
+    let topology = match sync178_shared::topology::Topology::from_csv_path(&args.topology) {
+        Ok(t) => std::sync::Arc::new(t),
+        Err(e) => {
+            eprintln!("reconcile: {e}");
+            return EXIT_CANNOT_RUN;
+        }
+    };
+    let Some(&province) = topology.roots().first() else {
+        eprintln!("reconcile: {} has no province", args.topology.display());
+        return EXIT_CANNOT_RUN;
+    };
+    let tls = TlsFiles { ca: args.ca.clone(), cert: args.cert.clone(), key: args.key.clone() };
+    let print = |text: String, json: serde_json::Value, csv: String| {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        } else if args.csv {
+            print!("{csv}");
+        } else {
+            print!("{text}");
+        }
+    };
+    match args.job {
+        ReconcileJob::Tiers { root, endpoints: list, deploy_dir, walk, repair, checkpoint_every } => {
+            let map = match endpoints(&list, deploy_dir.as_deref()) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("reconcile: {e}");
+                    return EXIT_CANNOT_RUN;
+                }
+            };
+            let mut opts = tiers::TierOptions::new(root.unwrap_or(province), map, tls, topology);
+            opts.walk = walk;
+            opts.repair = repair;
+            opts.checkpoint_every = checkpoint_every;
+            match tiers::check_tiers(&opts).await {
+                Ok(r) => {
+                    print(r.render_text(lang), r.to_json(), r.to_csv());
+                    r.exit_code()
+                }
+                Err(e) => {
+                    eprintln!("reconcile: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+        ReconcileJob::Projections { hub, node } => {
+            match projections::check_projections(&hub, &node, province, &tls, &topology).await {
+                Ok(r) => {
+                    print(r.render_text(), serde_json::to_value(&r).unwrap_or_default(), r.to_csv());
+                    u8::from(!r.is_consistent())
+                }
+                Err(e) => {
+                    eprintln!("reconcile: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+        ReconcileJob::Completeness { hub, unit, period, stale_after_secs } => {
+            let unit = unit.unwrap_or(province);
+            match projections::check_completeness(&hub, province, &tls, &topology, unit, &period, Duration::from_secs(stale_after_secs)).await {
+                Ok(r) => {
+                    print(r.render_text(), serde_json::to_value(&r).unwrap_or_default(), r.to_csv());
+                    u8::from(!r.is_consistent())
+                }
+                Err(e) => {
+                    eprintln!("reconcile: {e}");
+                    e.exit_code()
+                }
+            }
+        }
+    }
 }

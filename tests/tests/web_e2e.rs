@@ -47,7 +47,11 @@ fn on_path(name: &str) -> Option<PathBuf> {
     if fixed.is_file() {
         return Some(fixed);
     }
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|f| f.is_file()))
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
 }
 
 /// Debian's chromium and chromedriver, or a failure that says how to install them.
@@ -72,14 +76,25 @@ fn screenshots_dir() -> PathBuf {
     dir
 }
 
-/// A minimal HTTP/1.0 GET on loopback: status, headers (lowercase names), body.
+/// A minimal HTTP/1.1 GET on loopback: status, headers (lowercase names),
+/// body (by Content-Length, else to the end: chromedriver keeps connections open).
 async fn http_get(addr: SocketAddr, path: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
     let mut s = TcpStream::connect(addr).await.expect("connects");
-    let req = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("writes");
     let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.expect("reads");
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let mut chunk = [0u8; 8192];
+    let split = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = tokio::time::timeout(WAIT, s.read(&mut chunk))
+            .await
+            .expect("answers in time")
+            .expect("reads");
+        assert!(n > 0, "{addr}{path}: connection closed before the headers");
+        buf.extend_from_slice(&chunk[..n]);
+    };
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let mut lines = head.lines();
     let status = lines
@@ -87,11 +102,34 @@ async fn http_get(addr: SocketAddr, path: &str) -> (u16, HashMap<String, String>
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|c| c.parse().ok())
         .expect("status line");
-    let headers = lines
+    let headers: HashMap<String, String> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
         .collect();
-    (status, headers, buf[split + 4..].to_vec())
+    let mut body = buf[split + 4..].to_vec();
+    match headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+    {
+        Some(len) => {
+            while body.len() < len {
+                let n = tokio::time::timeout(WAIT, s.read(&mut chunk))
+                    .await
+                    .expect("answers in time")
+                    .expect("reads");
+                assert!(n > 0, "{addr}{path}: body cut short");
+                body.extend_from_slice(&chunk[..n]);
+            }
+            body.truncate(len);
+        }
+        None => {
+            tokio::time::timeout(WAIT, s.read_to_end(&mut body))
+                .await
+                .expect("ends in time")
+                .expect("reads");
+        }
+    }
+    (status, headers, body)
 }
 
 /// chromedriver on a free loopback port, killed when dropped.
@@ -125,7 +163,9 @@ impl Driver {
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let start = Instant::now();
         loop {
-            if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await {
+            if let Ok(Ok(s)) =
+                tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(addr)).await
+            {
                 drop(s);
                 let (code, _, body) = http_get(addr, "/status").await;
                 let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -133,7 +173,10 @@ impl Driver {
                     return d;
                 }
             }
-            assert!(start.elapsed() < WAIT, "chromedriver did not become ready on port {port}");
+            assert!(
+                start.elapsed() < WAIT,
+                "chromedriver did not become ready on port {port}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -152,11 +195,23 @@ impl Driver {
                 ],
             }),
         );
-        ClientBuilder::new(HttpConnector::new())
+        let b = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await
-            .expect("a chromium session")
+            .expect("a chromium session");
+        // A 1366×768 viewport: the window is that plus whatever the browser
+        // keeps around the page.
+        let frame = b
+            .execute("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];", vec![])
+            .await
+            .expect("measures the window");
+        let dw = frame[0].as_u64().unwrap_or(0) as u32;
+        let dh = frame[1].as_u64().unwrap_or(0) as u32;
+        b.set_window_size(1366 + dw, 768 + dh)
+            .await
+            .expect("sizes the window");
+        b
     }
 
     fn stop(self) {
@@ -168,16 +223,24 @@ impl Driver {
 /// the KPIs computed apart from the hub that serves the page.
 async fn replayed_kpis(c: &Cluster) -> KpiResponse {
     let log = c.read_log(c.province).await;
-    let batch = FeedBatch { items: log.into_iter().map(|(position, event)| FeedItem { position, event }).collect() };
+    let batch = FeedBatch {
+        items: log
+            .into_iter()
+            .map(|(position, event)| FeedItem { position, event })
+            .collect(),
+    };
     let events = decode_batch(batch, 0).expect("decodes");
-    let by_key: HashMap<(String, u64), sync178_shared::proto::v1::Event> =
-        events.iter().map(|(_, e)| ((e.origin.clone(), e.seq), e.clone())).collect();
+    let by_key: HashMap<(String, u64), sync178_shared::proto::v1::Event> = events
+        .iter()
+        .map(|(_, e)| ((e.origin.clone(), e.seq), e.clone()))
+        .collect();
     let mut fetch = |o: UnitId, s: u64| by_key.get(&(o.to_string(), s)).cloned();
     let mut state = State::default();
     for (pos, ev) in &events {
         let _ = state.apply(&c.topology, *pos, ev, 0, &mut fetch);
     }
-    query::kpis(&state, &c.topology, c.province, YEAR as u32, 20, false).expect("kpis of the replay")
+    query::kpis(&state, &c.topology, c.province, YEAR as u32, 20, false)
+        .expect("kpis of the replay")
 }
 
 /// A KPI's value as the Vietnamese page writes it, by hand: `62,5%`, `<5`, `không có`.
@@ -212,10 +275,18 @@ async fn wait_checkpoint(hub: &Hub, want: u64) {
     let mut rx = hub.changed.subscribe();
     let start = Instant::now();
     while *rx.borrow_and_update() < want {
-        assert!(start.elapsed() < Duration::from_secs(90), "hub stuck at {} of {want}", hub.read().checkpoint);
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "hub stuck at {} of {want}",
+            hub.read().checkpoint
+        );
         let _ = tokio::time::timeout(Duration::from_millis(500), rx.changed()).await;
     }
-    assert_eq!(hub.read().checkpoint, want, "hub applied more than the log holds");
+    assert_eq!(
+        hub.read().checkpoint,
+        want,
+        "hub applied more than the log holds"
+    );
 }
 
 async fn text(b: &Client, css: &str) -> String {
@@ -252,7 +323,10 @@ async fn wait_url(b: &Client, part: &str) -> String {
         if u.contains(part) {
             return u;
         }
-        assert!(start.elapsed() < WAIT, "the browser did not reach {part}; it is at {u}");
+        assert!(
+            start.elapsed() < WAIT,
+            "the browser did not reach {part}; it is at {u}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -265,7 +339,11 @@ fn png_size(png: &[u8]) -> (u32, u32) {
 
 async fn screenshot(b: &Client, name: &str) -> PathBuf {
     let png = b.screenshot().await.expect("screenshot");
-    assert_eq!(png_size(&png), (1366, 768), "screenshot of {name} is not 1366×768");
+    assert_eq!(
+        png_size(&png),
+        (1366, 768),
+        "screenshot of {name} is not 1366×768"
+    );
     let path = screenshots_dir().join(name);
     std::fs::write(&path, &png).expect("writes screenshot");
     path
@@ -281,17 +359,32 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     let (hub, tls) = sync178_hub::open(&config).expect("hub opens");
     let shutdown = CancellationToken::new();
     let grpc = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let hub_task = tokio::spawn(sync178_hub::run_with(hub.clone(), tls, config, grpc, shutdown.clone()));
+    let hub_task = tokio::spawn(sync178_hub::run_with(
+        hub.clone(),
+        tls,
+        config,
+        grpc,
+        shutdown.clone(),
+    ));
     let web_listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let web_addr = web_listener.local_addr().expect("addr");
-    let web_task = tokio::spawn(web::serve(hub.clone(), web_listener, WebConfig::default(), None, shutdown.clone()));
+    let web_task = tokio::spawn(web::serve(
+        hub.clone(),
+        web_listener,
+        WebConfig::default(),
+        None,
+        shutdown.clone(),
+    ));
 
     // A year of activity, all of it through the province to the hub.
     let (planned, tally) = workload::year(&c.topology, c.province, YEAR, 7, 1);
     c.submit_planned(&planned).await;
     let start = Instant::now();
     while c.status(c.province).await.log_length < tally.events {
-        assert!(start.elapsed() < Duration::from_secs(90), "the province did not receive everything");
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the province did not receive everything"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let len = c.status(c.province).await.log_length;
@@ -300,20 +393,33 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     let expected = replayed_kpis(&c).await;
     let client_refs: Vec<String> = planned
         .iter()
-        .filter_map(|p| match p.draft.body.as_ref().and_then(|b| b.kind.as_ref()) {
-            Some(Kind::ClientNeedAssessed(x)) => Some(x.client_ref.clone()),
-            Some(Kind::SupportServiceProvided(x)) => Some(x.client_ref.clone()),
-            _ => None,
-        })
+        .filter_map(
+            |p| match p.draft.body.as_ref().and_then(|b| b.kind.as_ref()) {
+                Some(Kind::ClientNeedAssessed(x)) => Some(x.client_ref.clone()),
+                Some(Kind::SupportServiceProvided(x)) => Some(x.client_ref.clone()),
+                _ => None,
+            },
+        )
         .collect();
     assert!(!client_refs.is_empty());
 
     // The JSON API answers what a replay computes.
-    let (code, h, body) = http_get(web_addr, &format!("/api/kpis?unit={}&year={YEAR}", c.province)).await;
+    let (code, h, body) = http_get(
+        web_addr,
+        &format!("/api/kpis?unit={}&year={YEAR}", c.province),
+    )
+    .await;
     assert_eq!(code, 200);
-    assert_eq!(h.get("content-type").map(String::as_str), Some("application/json"));
+    assert_eq!(
+        h.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
     let api: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    assert_eq!(api, serde_json::to_value(&expected).expect("json"), "the API's KPIs differ from a replay's");
+    assert_eq!(
+        api,
+        serde_json::to_value(&expected).expect("json"),
+        "the API's KPIs differ from a replay's"
+    );
     let (code, _, body) = http_get(web_addr, "/api/kpis?unit=zz9&year=2024").await;
     assert_eq!(code, 400, "{}", String::from_utf8_lossy(&body));
     assert!(serde_json::from_slice::<serde_json::Value>(&body).expect("json")["error"].is_string());
@@ -322,16 +428,32 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     let (code, _, _) = http_get(web_addr, "/api/breakdown?period=1999").await;
     assert_eq!(code, 404, "nothing recorded in 1999");
     // CSV: UTF-8 with BOM, as an attachment, Vietnamese labels.
-    let (code, h, body) = http_get(web_addr, &format!("/export/kpis.csv?unit={}&year={YEAR}", c.province)).await;
+    let (code, h, body) = http_get(
+        web_addr,
+        &format!("/export/kpis.csv?unit={}&year={YEAR}", c.province),
+    )
+    .await;
     assert_eq!(code, 200);
-    assert!(h.get("content-disposition").is_some_and(|d| d.starts_with("attachment")), "{h:?}");
+    assert!(
+        h.get("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment")),
+        "{h:?}"
+    );
     assert!(body.starts_with("\u{feff}".as_bytes()), "no BOM");
     let csv = String::from_utf8(body).expect("utf-8");
     assert!(csv.contains("Tỷ lệ cơ sở được kiểm tra"), "{csv}");
     assert!(!client_refs.iter().any(|r| csv.contains(r.as_str())));
-    let (code, _, body) = http_get(web_addr, &format!("/export/breakdown.csv?unit={}&period={YEAR}-Q2", c.province)).await;
+    let (code, _, body) = http_get(
+        web_addr,
+        &format!("/export/breakdown.csv?unit={}&period={YEAR}-Q2", c.province),
+    )
+    .await;
     assert_eq!(code, 200);
-    assert!(String::from_utf8(body).expect("utf-8").contains("Cuộc kiểm tra"));
+    assert!(
+        String::from_utf8(body)
+            .expect("utf-8")
+            .contains("Cuộc kiểm tra")
+    );
 
     // The browser.
     let driver = Driver::start(&chromedriver).await;
@@ -340,27 +462,50 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     let base = format!("http://{web_addr}");
 
     // The overview shows every KPI as the replay computed it, Vietnamese style.
-    b.goto(&format!("{base}/")).await.expect("loads the overview");
+    b.goto(&format!("{base}/"))
+        .await
+        .expect("loads the overview");
     let province_name = c.topology.name(c.province).expect("name").to_string();
     assert_eq!(text(&b, "header .org").await, province_name);
     for k in &expected.kpis {
         let kpi = Kpi::try_from(k.kpi).expect("kpi");
         let css = format!("#kpi-{} .k-value", kpi::name(kpi));
-        assert_eq!(text(&b, &css).await, vi_value(k), "{css}: the page and a replay disagree");
+        assert_eq!(
+            text(&b, &css).await,
+            vi_value(k),
+            "{css}: the page and a replay disagree"
+        );
     }
-    let cov = expected.kpis.iter().find(|k| k.kpi == Kpi::InspectionCoverage as i32).expect("coverage");
-    assert!(cov.has_value && cov.denominator > 0, "the workload has businesses: {cov:?}");
+    let cov = expected
+        .kpis
+        .iter()
+        .find(|k| k.kpi == Kpi::InspectionCoverage as i32)
+        .expect("coverage");
+    assert!(
+        cov.has_value && cov.denominator > 0,
+        "the workload has businesses: {cov:?}"
+    );
     assert_eq!(
         text(&b, "#kpi-inspection_coverage .k-frac").await,
         format!("{} / {}", vi_int(cov.numerator), vi_int(cov.denominator))
     );
     let shot_overview = screenshot(&b, "overview.png").await;
+    // The chart and tables of the districts, further down (an extra artefact).
+    b.execute(
+        "document.getElementById('by-unit').scrollIntoView(); return true;",
+        vec![],
+    )
+    .await
+    .expect("scrolls");
+    screenshot(&b, "overview-districts.png").await;
 
     // Into a district…
     let district = c.topology.children(c.province)[0];
     let district_name = c.topology.name(district).expect("name").to_string();
     let link = b
-        .find(Locator::Css(&format!("table.kpis td.name a[href^='/unit/{district}']")))
+        .find(Locator::Css(&format!(
+            "table.kpis td.name a[href^='/unit/{district}']"
+        )))
         .await
         .expect("a district link in the KPI table");
     link.click().await.expect("clicks the district");
@@ -370,12 +515,14 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     let shot_district = screenshot(&b, "district.png").await;
 
     // …sorted by inspection coverage, high to low, by its column header…
-    b.find(Locator::Css("table.kpis th a[href*='sort=k.inspection_coverage']"))
-        .await
-        .expect("sortable header")
-        .click()
-        .await
-        .expect("clicks the header");
+    b.find(Locator::Css(
+        "table.kpis th a[href*='sort=k.inspection_coverage']",
+    ))
+    .await
+    .expect("sortable header")
+    .click()
+    .await
+    .expect("clicks the header");
     wait_url(&b, "sort=k.inspection_coverage").await;
     let s = hub.read();
     let mut communes: Vec<(u32, String)> = c
@@ -385,7 +532,11 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
         .map(|u| {
             let r = query::kpis(&s, &c.topology, *u, YEAR as u32, 20, false).ok();
             let v = r
-                .and_then(|r| r.kpis.into_iter().find(|k| k.kpi == Kpi::InspectionCoverage as i32))
+                .and_then(|r| {
+                    r.kpis
+                        .into_iter()
+                        .find(|k| k.kpi == Kpi::InspectionCoverage as i32)
+                })
                 .filter(|k| k.has_value)
                 .map_or(0, |k| k.value_bp + 1);
             (v, c.topology.name(*u).expect("name").to_string())
@@ -393,39 +544,69 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
         .collect();
     drop(s);
     communes.sort_by(|a, b| b.0.cmp(&a.0));
-    assert_eq!(text(&b, "table.kpis tbody tr:first-child td.name").await, communes[0].1, "sorted high to low");
+    assert_eq!(
+        text(&b, "table.kpis tbody tr:first-child td.name").await,
+        communes[0].1,
+        "sorted high to low"
+    );
 
     // …and into a commune: counts by month, no personal data.
     let commune = c.topology.children(district)[0];
-    b.find(Locator::Css(&format!("table.kpis td.name a[href^='/unit/{commune}']")))
-        .await
-        .expect("a commune link")
-        .click()
-        .await
-        .expect("clicks the commune");
+    b.find(Locator::Css(&format!(
+        "table.kpis td.name a[href^='/unit/{commune}']"
+    )))
+    .await
+    .expect("a commune link")
+    .click()
+    .await
+    .expect("clicks the commune");
     wait_url(&b, &format!("/unit/{commune}")).await;
-    assert_eq!(text(&b, "main h1").await, c.topology.name(commune).expect("name"));
+    assert_eq!(
+        text(&b, "main h1").await,
+        c.topology.name(commune).expect("name")
+    );
     let recent = text(&b, "#recent").await;
     assert!(recent.contains("Tháng 12/2024"), "{recent}");
     let source = b.source().await.expect("page source");
-    assert!(!client_refs.iter().any(|r| source.contains(r.as_str())), "a client ref is on the commune page");
+    assert!(
+        !client_refs.iter().any(|r| source.contains(r.as_str())),
+        "a client ref is on the commune page"
+    );
+    screenshot(&b, "commune.png").await;
 
     // English.
-    b.find(Locator::Id("lang-en")).await.expect("language switch").click().await.expect("clicks English");
-    wait_text(&b, "#recent h2", "English", |t| t == "Recent activity by month").await;
+    b.find(Locator::Id("lang-en"))
+        .await
+        .expect("language switch")
+        .click()
+        .await
+        .expect("clicks English");
+    wait_text(&b, "#recent h2", "English", |t| {
+        t == "Recent activity by month"
+    })
+    .await;
     assert!(text(&b, "#recent").await.contains("December 2024"));
 
     // Back to the overview (still English: the choice is remembered), then a
     // new awareness activity appears without a reload.
     b.goto(&format!("{base}/")).await.expect("overview");
-    wait_text(&b, "#kpis h2", "English overview", |t| t.starts_with("KPIs")).await;
+    wait_text(&b, "#kpis h2", "English overview", |t| {
+        t.starts_with("KPIs")
+    })
+    .await;
     let s = hub.read();
-    let before = query::rollup(&s, &c.topology, c.province, sync178_shared::period::Period::Year { year: YEAR }, false)
-        .expect("rollup")
-        .metrics
-        .iter()
-        .find(|m| m.name == "awareness.activities")
-        .map_or(0, |m| m.value);
+    let before = query::rollup(
+        &s,
+        &c.topology,
+        c.province,
+        sync178_shared::period::Period::Year { year: YEAR },
+        false,
+    )
+    .expect("rollup")
+    .metrics
+    .iter()
+    .find(|m| m.name == "awareness.activities")
+    .map_or(0, |m| m.value);
     // A commune with no awareness activity this year, if any, so a KPI moves too.
     let quiet = kpi::communes(&c.topology, c.province)
         .into_iter()
@@ -433,9 +614,14 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     drop(s);
     let target = quiet.unwrap_or(commune);
     assert_eq!(target.level(), Level::Commune);
-    assert_eq!(text(&b, "#m-awareness_activities .s-val").await, en_int(before));
+    assert_eq!(
+        text(&b, "#m-awareness_activities .s-val").await,
+        en_int(before)
+    );
     let awareness_kpi_before = text(&b, "#kpi-communes_with_awareness .k-value").await;
-    b.execute("window.__noReload = 178; return true;", vec![]).await.expect("marks the window");
+    b.execute("window.__noReload = 178; return true;", vec![])
+        .await
+        .expect("marks the window");
     let mut ev = draft(&target.to_string(), 40);
     ev.occurred_on = format!("{YEAR}-06-15");
     if let Some(Kind::AwarenessActivityHeld(a)) = ev.body.as_mut().and_then(|b| b.kind.as_mut()) {
@@ -443,33 +629,76 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     }
     c.submit_events(target, vec![ev]).await;
     let want = en_int(before + 1);
-    wait_text(&b, "#m-awareness_activities .s-val", "the new activity", |t| t == want).await;
+    wait_text(
+        &b,
+        "#m-awareness_activities .s-val",
+        "the new activity",
+        |t| t == want,
+    )
+    .await;
     if quiet.is_some() {
-        wait_text(&b, "#kpi-communes_with_awareness .k-value", "the awareness KPI", |t| t != awareness_kpi_before).await;
+        wait_text(
+            &b,
+            "#kpi-communes_with_awareness .k-value",
+            "the awareness KPI",
+            |t| t != awareness_kpi_before,
+        )
+        .await;
     }
-    let marker = b.execute("return window.__noReload || 0;", vec![]).await.expect("reads the mark");
-    assert_eq!(marker, serde_json::json!(178), "the page reloaded instead of updating in place");
+    let marker = b
+        .execute("return window.__noReload || 0;", vec![])
+        .await
+        .expect("reads the mark");
+    assert_eq!(
+        marker,
+        serde_json::json!(178),
+        "the page reloaded instead of updating in place"
+    );
+
+    // Sync health, colour-coded (an extra artefact; English by now).
+    b.goto(&format!("{base}/health")).await.expect("health");
+    wait_text(&b, "main h1", "the health page", |t| {
+        t == "Sync and completeness"
+    })
+    .await;
+    screenshot(&b, "health.png").await;
 
     b.close().await.expect("closes the browser");
     driver.stop();
     for p in [&shot_overview, &shot_district] {
-        assert!(std::fs::metadata(p).is_ok_and(|m| m.len() > 10_000), "{} is empty", p.display());
+        assert!(
+            std::fs::metadata(p).is_ok_and(|m| m.len() > 10_000),
+            "{} is empty",
+            p.display()
+        );
     }
 
     shutdown.cancel();
-    web_task.await.expect("web task").expect("web page stopped cleanly");
-    hub_task.await.expect("hub task").expect("hub stopped cleanly");
+    web_task
+        .await
+        .expect("web task")
+        .expect("web page stopped cleanly");
+    hub_task
+        .await
+        .expect("hub task")
+        .expect("hub stopped cleanly");
     c.shutdown().await;
 }
 
-async fn call(app: &axum::Router, peer: &str, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+async fn call(
+    app: &axum::Router,
+    peer: &str,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
     let mut req = req;
     let addr: SocketAddr = peer.parse().expect("addr");
     req.extensions_mut().insert(ConnectInfo(addr));
     let r = app.clone().oneshot(req).await.expect("answers");
     let status = r.status();
     let headers = r.headers().clone();
-    let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.expect("body");
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+        .await
+        .expect("body");
     (status, headers, String::from_utf8_lossy(&body).to_string())
 }
 
@@ -490,18 +719,34 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
     let (hub, _) = sync178_hub::open(&c.hub_config()).expect("hub opens");
     let token = "e2e-operator-token-0123456789";
     let tokens = c.dir.path().join("web-tokens");
-    std::fs::write(&tokens, format!("# operators of the test\n{}\n", web::auth::token_line("lan", token))).expect("writes tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "# operators of the test\n{}\n",
+            web::auth::token_line("lan", token)
+        ),
+    )
+    .expect("writes tokens");
     let shutdown = CancellationToken::new();
 
     // Listening off loopback without TLS or tokens: refused at start. (Binding
     // the wildcard address sends nothing anywhere.)
     let wild = TcpListener::bind("0.0.0.0:0").await.expect("binds");
-    let err = web::serve(hub.clone(), wild, WebConfig::default(), None, shutdown.clone())
-        .await
-        .expect_err("refuses to start exposed");
+    let err = web::serve(
+        hub.clone(),
+        wild,
+        WebConfig::default(),
+        None,
+        shutdown.clone(),
+    )
+    .await
+    .expect_err("refuses to start exposed");
     assert!(matches!(err, web::WebError::Exposed { .. }), "{err}");
 
-    let cfg = WebConfig { tokens_file: Some(tokens), ..WebConfig::default() };
+    let cfg = WebConfig {
+        tokens_file: Some(tokens),
+        ..WebConfig::default()
+    };
     let app = web::router(hub.clone(), &cfg, false, shutdown.clone()).expect("router");
     let lan = "192.0.2.10:40000";
     let (code, h, body) = call(&app, lan, get("/api/units", None, None)).await;
@@ -510,16 +755,38 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
     assert!(serde_json::from_str::<serde_json::Value>(&body).expect("json")["error"].is_string());
     let (code, _, body) = call(&app, lan, get("/", None, None)).await;
     assert_eq!(code, StatusCode::UNAUTHORIZED);
-    assert!(body.contains(r#"action="/login""#), "the page offers to sign in");
-    for path in ["/events", "/export/kpis.csv", "/health", &format!("/unit/{}", c.province)] {
-        assert_eq!(call(&app, lan, get(path, None, None)).await.0, StatusCode::UNAUTHORIZED, "{path}");
+    assert!(
+        body.contains(r#"action="/login""#),
+        "the page offers to sign in"
+    );
+    for path in [
+        "/events",
+        "/export/kpis.csv",
+        "/health",
+        &format!("/unit/{}", c.province),
+    ] {
+        assert_eq!(
+            call(&app, lan, get(path, None, None)).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{path}"
+        );
     }
-    assert_eq!(call(&app, lan, get("/api/units", Some("wrong"), None)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&app, lan, get("/api/units", Some("wrong"), None))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
     let (code, _, body) = call(&app, lan, get("/api/units", Some(token), None)).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     assert!(body.contains(&c.province.to_string()));
     // On loopback, no token needed.
-    assert_eq!(call(&app, "127.0.0.1:40000", get("/api/units", None, None)).await.0, StatusCode::OK);
+    assert_eq!(
+        call(&app, "127.0.0.1:40000", get("/api/units", None, None))
+            .await
+            .0,
+        StatusCode::OK
+    );
 
     // The sign-in form: an HttpOnly session cookie, then pages open off loopback.
     let form = Request::post("/login")
@@ -528,9 +795,19 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
         .expect("request");
     let (code, h, _) = call(&app, lan, form).await;
     assert_eq!(code, StatusCode::SEE_OTHER);
-    assert_eq!(h.get(header::LOCATION).and_then(|v| v.to_str().ok()), Some("/health"));
-    let set = h.get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).expect("a cookie").to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert_eq!(
+        h.get(header::LOCATION).and_then(|v| v.to_str().ok()),
+        Some("/health")
+    );
+    let set = h
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a cookie")
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     let session = set.split(';').next().expect("name=value").to_string();
     let (code, _, body) = call(&app, lan, get("/health", None, Some(&session))).await;
     assert_eq!(code, StatusCode::OK, "{body}");
@@ -540,5 +817,115 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
         .expect("request");
     assert_eq!(call(&app, lan, bad).await.0, StatusCode::UNAUTHORIZED);
 
+    c.shutdown().await;
+}
+
+/// One HTTPS GET over HTTP/2 (what tonic's TLS acceptor offers by ALPN),
+/// presenting `client` (the files of a certificate) if given.
+async fn https_get(
+    addr: SocketAddr,
+    server: UnitId,
+    ca: &Path,
+    client: Option<&sync178_shared::tls::TlsFiles>,
+    path: &str,
+) -> (StatusCode, String) {
+    use http_body_util::BodyExt;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    sync178_shared::tls::init_crypto();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(c.expect("ca cert")).expect("adds ca");
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let mut config = match client {
+        Some(f) => {
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&f.cert)
+                .expect("cert")
+                .map(|c| c.expect("cert"))
+                .collect();
+            let key = PrivateKeyDer::from_pem_file(&f.key).expect("key");
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client cert")
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let name = ServerName::try_from(sync178_shared::tls::dns_name(server)).expect("server name");
+    let tcp = TcpStream::connect(addr).await.expect("connects");
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .expect("h2 handshake");
+    tokio::spawn(conn);
+    let req = Request::get(format!(
+        "https://{}{path}",
+        sync178_shared::tls::dns_name(server)
+    ))
+    .body(http_body_util::Empty::<bytes::Bytes>::new())
+    .expect("request");
+    let r = send.send_request(req).await.expect("answers");
+    let status = r.status();
+    let body = r.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_operator_certificates_sign_in() {
+    use sync178_shared::tls::{Identity, Role};
+    let c = Cluster::start(&hung_yen(1, 1)).await;
+    let (hub, tls) = sync178_hub::open(&c.hub_config()).expect("hub opens");
+    let shutdown = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let cfg = WebConfig {
+        tls: true,
+        ..WebConfig::default()
+    };
+    // TLS asked for but no certificate given: refused.
+    let other = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    assert!(matches!(
+        web::WebServer::new(hub.clone(), other, &cfg, None, shutdown.clone()),
+        Err(web::WebError::NoTls)
+    ));
+    let task = tokio::spawn(web::serve(
+        hub.clone(),
+        listener,
+        cfg,
+        Some(tls),
+        shutdown.clone(),
+    ));
+
+    let operator = c.files(Identity::new(c.province, Role::Operator));
+    let ca = operator.ca.clone();
+    // With the operator's certificate the page knows who is asking.
+    let (code, body) = https_get(addr, c.province, &ca, Some(&operator), "/").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(&format!("operator {}", c.province)),
+        "the page does not name the operator"
+    );
+    let (code, body) = https_get(addr, c.province, &ca, Some(&operator), "/api/units").await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    // A node's certificate is no operator's; without one, loopback still opens.
+    let node = c.files(Identity::new(c.province, Role::Node));
+    let (code, body) = https_get(addr, c.province, &ca, Some(&node), "/").await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        !body.contains("action=\"/logout\""),
+        "a node certificate signed in"
+    );
+    let (code, _) = https_get(addr, c.province, &ca, None, "/api/units").await;
+    assert_eq!(code, StatusCode::OK);
+
+    shutdown.cancel();
+    task.await.expect("web task").expect("stopped cleanly");
     c.shutdown().await;
 }

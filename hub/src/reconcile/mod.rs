@@ -9,6 +9,7 @@
 //!   checkpoints (`Sync.Digest`), classify every origin, and optionally wait
 //!   for a behind parent to receive what its child holds (`--repair`).
 
+pub mod projections;
 pub mod tiers;
 
 use sync178_shared::tls::TlsError;

@@ -28,6 +28,18 @@
 //! events only from its child's certificate. For a behind parent whose child's
 //! uplink is up, it waits (bounded) for the uplink to deliver, then re-verifies
 //! and reports what moved. Divergence is never repaired.
+//!
+//! Wiring it into a command line (`sync178-hub reconcile tiers …`):
+//!
+//! ```text
+//! let mut opts = TierOptions::new(root, endpoints, tls_files, topology);
+//! opts.walk = walk; opts.repair = repair;            // --walk, --repair
+//! match check_tiers(&opts).await {
+//!     Err(e) => { eprintln!("{e}"); exit(e.exit_code()) }          // 2
+//!     Ok(r) => { print!("{}", r.render_text(lang));  // or r.to_json(), r.to_csv()
+//!                exit(r.exit_code()) }                               // 0 or 1
+//! }
+//! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -368,6 +380,9 @@ pub struct LinkReport {
     pub child_error: Option<String>,
     /// The child's uplink.
     pub uplink: Option<UplinkInfo>,
+    /// A problem with the link itself (the child's uplink is configured for
+    /// another parent), in English.
+    pub note: Option<String>,
     /// Every origin of the child's subtree, and anything unknown the child holds.
     pub origins: Vec<OriginReport>,
 }
@@ -377,6 +392,7 @@ impl LinkReport {
     pub fn is_consistent(&self) -> bool {
         self.parent_error.is_none()
             && self.child_error.is_none()
+            && self.note.is_none()
             && self.origins.iter().all(|o| o.class.is_consistent())
     }
 }
@@ -744,6 +760,9 @@ impl TierReport {
             }
             if let Some(u) = &l.uplink {
                 let _ = writeln!(s, "  {}", uplink_text(u, lang));
+            }
+            if let Some(n) = &l.note {
+                let _ = writeln!(s, "  {}: {n}", pick(lang, "lưu ý", "note"));
             }
             let in_step = l.origins.iter().filter(|o| o.class.is_consistent()).count();
             for o in l.origins.iter().filter(|o| !o.class.is_consistent()) {
@@ -1613,8 +1632,9 @@ async fn check_link(ctx: &Ctx<'_>, p: &Snapshot, c: &Snapshot) -> LinkReport {
         child,
         child_name: topo.name(child).map(str::to_string),
         parent_error: p.chains.as_ref().err().cloned(),
-        child_error: c.chains.as_ref().err().cloned().or(link_note),
+        child_error: c.chains.as_ref().err().cloned(),
         uplink,
+        note: link_note,
         origins: rows,
     }
 }

@@ -457,39 +457,23 @@ fn driver(k: Kpi) -> (&'static [&'static str], &'static str, &'static str) {
         Kpi::InspectionCoverage => (&["inspections"], "cuộc kiểm tra", "inspections"),
         Kpi::CommunesWithAwareness => (
             &["awareness.activities"],
-            "hoạt động tuyên truyền",
-            "awareness activities",
+            "buổi tuyên truyền",
+            "awareness events",
         ),
-        Kpi::CommunesWithPlan => (&["plans.adopted"], "kế hoạch ban hành", "plans adopted"),
-        Kpi::TipoffsOnTime => (
-            &["tipoffs.closed"],
-            "tin báo đã giải quyết",
-            "tip-offs closed",
-        ),
-        Kpi::ServiceAccess => (
-            &["services.provided"],
-            "lượt dịch vụ hỗ trợ",
-            "services provided",
-        ),
-        Kpi::PilotModelCoverage => (
-            &["pilot_models.started"],
-            "mô hình bắt đầu",
-            "pilot models started",
-        ),
+        Kpi::CommunesWithPlan => (&["plans.adopted"], "kế hoạch", "plans adopted"),
+        Kpi::TipoffsOnTime => (&["tipoffs.closed"], "tin báo xong", "tip-offs closed"),
+        Kpi::ServiceAccess => (&["services.provided"], "lượt hỗ trợ", "services"),
+        Kpi::PilotModelCoverage => (&["pilot_models.started"], "mô hình mới", "models started"),
         Kpi::WorkersReached => (
             &[
                 "inspections.workers_reached",
                 "awareness.participants.business_workers",
             ],
-            "người lao động được tiếp cận",
+            "NLĐ tiếp cận",
             "workers reached",
         ),
-        Kpi::HealthyCommunes => (&["healthy.assessments"], "lượt đánh giá xã", "assessments"),
-        Kpi::ViolationsHandled => (
-            &["penalties", "referrals"],
-            "xử phạt và chuyển giao",
-            "penalties and referrals",
-        ),
+        Kpi::HealthyCommunes => (&["healthy.assessments"], "lượt đánh giá", "assessments"),
+        Kpi::ViolationsHandled => (&["penalties", "referrals"], "xử phạt, chuyển", "decisions"),
         Kpi::Unspecified => (&[], "", ""),
     }
 }
@@ -570,11 +554,7 @@ fn kpi_cards(v: &View, r: &KpiResponse, quarters: &[Option<Rollup>]) -> String {
                 }
             })
             .collect();
-        let caption = format!(
-            "{} / {}",
-            t(lang, cap_vi, cap_en),
-            t(lang, "quý", "quarter")
-        );
+        let caption = format!("{}/{}", t(lang, cap_vi, cap_en), t(lang, "quý", "qtr"));
         let _ = write!(
             s,
             r#"<a class="card {class}" id="kpi-{name}" href="{href}" title="{full}"><span class="k-label">{label}</span><span class="k-row"><span class="k-value" data-kpi="{name}">{value}</span><span class="k-spark">{spark}<span class="k-cap">{caption}</span></span></span><span class="k-frac">{frac}</span><span class="k-target">{badge}<span>{target}</span></span></a>"#,
@@ -922,7 +902,7 @@ fn children_sections(v: &View, b: &BreakdownResponse, own: Option<&KpiResponse>)
         format!("{} {}", t(lang, "Mục tiêu", "Target"), f::percent(lang, bp))
     });
     let chart_title = format!("{} · {}", i18n::kpi_label(lang, v.chart), v.year());
-    let chart = svg::hbars(&bars, target, &target_text, 500, &chart_title);
+    let chart = svg::hbars(&bars, target, &target_text, 460, &chart_title);
     let mut chart_pick = String::from(r#"<div class="chips">"#);
     for k in kpi::ALL {
         let on = if k == v.chart { r#" class="on""# } else { "" };
@@ -938,13 +918,7 @@ fn children_sections(v: &View, b: &BreakdownResponse, own: Option<&KpiResponse>)
 
     // KPI table.
     let mut kt = String::from(r#"<table class="data kpis"><thead><tr>"#);
-    kt.push_str(&th(
-        v,
-        SortKey::Name,
-        i18n::t(lang, Msg::ColName),
-        "",
-        false,
-    ));
+    kt.push_str(&th(v, SortKey::Name, t(lang, "Đơn vị", "Unit"), "", false));
     for k in kpi::ALL {
         kt.push_str(&th(
             v,
@@ -987,13 +961,7 @@ fn children_sections(v: &View, b: &BreakdownResponse, own: Option<&KpiResponse>)
 
     // Counts table.
     let mut ct = String::from(r#"<table class="data counts"><thead><tr>"#);
-    ct.push_str(&th(
-        v,
-        SortKey::Name,
-        i18n::t(lang, Msg::ColName),
-        "",
-        false,
-    ));
+    ct.push_str(&th(v, SortKey::Name, t(lang, "Đơn vị", "Unit"), "", false));
     for (m, _) in CHILD_METRICS {
         ct.push_str(&th(
             v,
@@ -1264,12 +1232,13 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
         rows.push((
             rank,
             format!(
-                r#"<tr class="st-{cls}"><td><span class="dot {cls}"></span><a href="{href}">{name}</a></td><td>{lvl}</td><td class="num">{ev}</td><td>{plan}</td><td>{last}</td><td><span class="badge {cls}">{status}</span></td></tr>"#,
+                r#"<tr class="st-{cls}"><td><span class="dot {cls}"></span><a href="{href}">{name}</a></td><td>{lvl}</td><td class="num">{ev}</td><td class="{plan_cls}">{plan}</td><td>{last}</td><td><span class="badge {cls}">{status}</span></td></tr>"#,
                 href = esc(&link(&format!("/unit/{}", u.unit), &[("period", &period.to_string())])),
                 name = esc(&u.name),
                 lvl = esc(level_name(lang, level)),
                 ev = f::int(lang, u.events),
                 plan = esc(plan),
+                plan_cls = if level == Level::Commune && !u.has_plan { "warn" } else { "" },
                 last = esc(&f::datetime_ms(lang, u.last_recorded_at)),
                 status = esc(&status),
             ),
@@ -1378,11 +1347,14 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
     );
     let _ = write!(
         main,
-        r#"<div class="summary"><span class="pill bad">{} {}</span><span class="pill warn">{} {}</span><span class="pill warn">{} {}</span><span class="pill">{} {}</span>{feed}</div>"#,
+        r#"<div class="summary"><span class="pill{}">{} {}</span><span class="pill{}">{} {}</span><span class="pill{}">{} {}</span><span class="pill">{} {}</span>{feed}</div>"#,
+        if silent > 0 { " bad" } else { "" },
         f::int(lang, silent),
         t(lang, "đơn vị chưa ghi nhận", "units recorded nothing"),
+        if quiet > 0 { " warn" } else { "" },
         f::int(lang, quiet),
         t(lang, "đơn vị im lặng", "units quiet"),
+        if lagging > 0 { " warn" } else { "" },
         f::int(lang, lagging),
         t(lang, "nguồn trễ", "origins lagging"),
         f::int(lang, sync.skipped),

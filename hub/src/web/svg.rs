@@ -81,7 +81,8 @@ pub fn sparkbars(bars: &[Spark], width: u32, height: u32, aria: &str) -> String 
 
 const ROW: u32 = 26;
 const BAR_H: u32 = 16;
-const TOP: u32 = 22;
+const TOP: u32 = 18;
+const BOTTOM: u32 = 18;
 const LABEL_W: u32 = 170;
 const VALUE_W: u32 = 64;
 
@@ -106,15 +107,19 @@ pub fn hbars(
     aria: &str,
 ) -> String {
     let rows = u32::try_from(bars.len()).unwrap_or(0);
-    let height = TOP + rows * ROW + 4;
+    let height = TOP + rows * ROW + BOTTOM;
     let plot = width.saturating_sub(LABEL_W + VALUE_W).max(10);
-    let max = bars
+    // The scale: 0–100%, or further in steps of 25% (50% past 200%) when a
+    // value or the target is above 100%.
+    let top = bars
         .iter()
         .filter_map(|b| b.value_bp)
         .chain(target_bp)
         .max()
         .unwrap_or(0)
         .max(10_000);
+    let step = if top > 20_000 { 5_000 } else { 2_500 };
+    let max = top.div_ceil(step) * step;
     let x_of = |bp: u32| {
         LABEL_W + u32::try_from(u64::from(bp) * u64::from(plot) / u64::from(max)).unwrap_or(plot)
     };
@@ -122,16 +127,15 @@ pub fn hbars(
         r#"<svg class="hbars" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{}">"#,
         esc(aria)
     );
-    // Grid every 25%.
-    for q in 0..=4u32 {
-        let bp = q * 2_500;
+    // Grid and scale at every step, the scale below the bars.
+    for bp in (0..=max).step_by(step as usize) {
         let x = x_of(bp);
         let _ = write!(
             s,
             r#"<line x1="{x}" y1="{TOP}" x2="{x}" y2="{y2}" stroke="{GRID}" stroke-width="1"/><text x="{x}" y="{ty}" font-size="10" fill="{MUTED}" text-anchor="middle">{pct}%</text>"#,
-            y2 = height - 4,
-            ty = TOP - 4,
-            pct = q * 25
+            y2 = height - BOTTOM + 2,
+            ty = height - 4,
+            pct = bp / 100
         );
     }
     for (i, b) in bars.iter().enumerate() {
@@ -188,8 +192,8 @@ pub fn hbars(
             s,
             r#"<line class="target" x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{tx}" y="10" font-size="11" fill="{INK}" text-anchor="{anchor}">{}</text>"#,
             esc(target_text),
-            y1 = TOP - 2,
-            y2 = height - 2,
+            y1 = TOP - 4,
+            y2 = height - BOTTOM + 2,
             tx = x,
             anchor = if x > width - 120 { "end" } else { "middle" }
         );
@@ -276,6 +280,9 @@ mod tests {
         );
         let w = widths(&svg);
         assert_eq!(w[1], w[0] / 2);
+        assert!(svg.contains(">200%<") && !svg.contains(">225%<"), "{svg}");
+        let svg = hbars(&[bar("A", Some(15_170), None)], Some(5_000), "", 634, "c");
+        assert!(svg.contains(">175%<") && !svg.contains(">200%<"), "{svg}");
     }
 
     #[test]

@@ -1,0 +1,297 @@
+//! Projection and completeness reconciliation: the live hub's state must
+//! equal a replay of the node's feed, and every commune must be heard from.
+//!
+//! `check_projections` asks the running hub for its state digest (with its
+//! checkpoint), replays the node's feed into scratch memory up to that same
+//! checkpoint, and compares per projection; where the roll-up cells differ it
+//! names the (unit, period) pairs. `check_completeness` lists, for a period,
+//! the units that recorded nothing, that have not synced for longer than a
+//! threshold, or whose plan is missing.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::Serialize;
+use sync178_shared::proto::v1::query_client::QueryClient;
+use sync178_shared::proto::v1::{CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest};
+use sync178_shared::tls::TlsFiles;
+use sync178_shared::topology::Topology;
+use sync178_shared::unit::{Level, UnitId};
+use tonic::transport::{Channel, Endpoint};
+
+use super::ReconcileError;
+use crate::follower::{FeedSource, replay};
+use crate::state::{State, metric_names};
+
+/// One projection compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionCheck {
+    /// Projection name.
+    pub projection: String,
+    /// Digest in the live hub, hex.
+    pub live: String,
+    /// Digest of the replay, hex.
+    pub replayed: String,
+}
+
+/// A roll-up cell that differs: (unit, period, metric, live, replayed).
+#[derive(Debug, Clone, Serialize)]
+pub struct CellDiff {
+    /// Unit.
+    pub unit: String,
+    /// Period.
+    pub period: String,
+    /// Metric name.
+    pub metric: String,
+    /// Value in the live hub.
+    pub live: i64,
+    /// Value in the replay.
+    pub replayed: i64,
+}
+
+/// What `check_projections` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectionReport {
+    /// Feed position both states stand at.
+    pub checkpoint: u64,
+    /// Every projection, with both digests.
+    pub projections: Vec<ProjectionCheck>,
+    /// Roll-up cells that differ (when `cells` differs).
+    pub cells: Vec<CellDiff>,
+    /// The hub moved on while the cells were compared: re-run to confirm.
+    pub moved: bool,
+}
+
+impl ProjectionReport {
+    /// Every projection equals the replay.
+    pub fn is_consistent(&self) -> bool {
+        self.projections.iter().all(|p| p.live == p.replayed)
+    }
+
+    /// Readable summary.
+    pub fn render_text(&self) -> String {
+        let mut s = format!("projections at checkpoint {}:\n", self.checkpoint);
+        for p in &self.projections {
+            let verdict = if p.live == p.replayed { "equal" } else { "DIFFERENT" };
+            s.push_str(&format!("  {:<16} {verdict:<9} live {} replay {}\n", p.projection, &p.live[..12], &p.replayed[..12]));
+        }
+        for c in &self.cells {
+            s.push_str(&format!("  cell {} {} {}: live {}, replay {}\n", c.unit, c.period, c.metric, c.live, c.replayed));
+        }
+        if self.moved {
+            s.push_str("  (the hub applied more events while cells were compared; re-run to confirm)\n");
+        }
+        s.push_str(if self.is_consistent() { "consistent\n" } else { "DISCREPANCIES FOUND\n" });
+        s
+    }
+
+    /// CSV, UTF-8 with BOM: one row per projection and per differing cell.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("\u{feff}kind,name,unit,period,live,replayed\n");
+        for p in &self.projections {
+            s.push_str(&format!("projection,{},,,{},{}\n", p.projection, p.live, p.replayed));
+        }
+        for c in &self.cells {
+            s.push_str(&format!("cell,{},{},{},{},{}\n", c.metric, c.unit, c.period, c.live, c.replayed));
+        }
+        s
+    }
+}
+
+async fn channel(endpoint: &str, tls: &TlsFiles, server: UnitId) -> Result<Channel, ReconcileError> {
+    let loaded = tls.load()?;
+    let unreachable = |reason: String| ReconcileError::Unreachable { unit: server, reason };
+    Endpoint::from_shared(endpoint.to_string())
+        .map_err(|e| unreachable(e.to_string()))?
+        .tls_config(loaded.client_config(server))
+        .map_err(|e| unreachable(e.to_string()))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| unreachable(crate::follower::error_chain(&e)))
+}
+
+/// Compares the live hub's projections with a replay of the node's feed.
+pub async fn check_projections(
+    hub_endpoint: &str,
+    node_endpoint: &str,
+    province: UnitId,
+    tls: &TlsFiles,
+    topology: &Topology,
+) -> Result<ProjectionReport, ReconcileError> {
+    let mut q = QueryClient::new(channel(hub_endpoint, tls, province).await?);
+    let live = q
+        .state_digest(StateDigestRequest {})
+        .await
+        .map_err(|s| ReconcileError::Unreachable { unit: province, reason: s.message().to_string() })?
+        .into_inner();
+    let loaded = tls.load()?;
+    let mut source = FeedSource::connect(node_endpoint, &loaded, province)
+        .await
+        .map_err(|e| ReconcileError::Unreachable { unit: province, reason: e.to_string() })?;
+    let replayed: State = replay(&mut source, topology, live.checkpoint)
+        .await
+        .map_err(|e| ReconcileError::Unreachable { unit: province, reason: e.to_string() })?;
+    let (_, parts) = replayed.digest();
+    let projections: Vec<ProjectionCheck> = parts
+        .iter()
+        .map(|(name, d)| ProjectionCheck {
+            projection: name.to_string(),
+            live: live
+                .projections
+                .iter()
+                .find(|p| p.projection == *name)
+                .map(|p| hex::encode(&p.digest))
+                .unwrap_or_else(|| "missing".repeat(2)),
+            replayed: d.to_hex().to_string(),
+        })
+        .collect();
+    let mut cells = Vec::new();
+    let mut moved = false;
+    if projections.iter().any(|p| p.projection == "cells" && p.live != p.replayed) {
+        let names = metric_names();
+        let keys: BTreeSet<_> = replayed.proj.cells.keys().copied().collect();
+        for (unit, period) in keys {
+            let want = &replayed.proj.cells[&(unit, period)];
+            let got = q
+                .rollup(RollupRequest { unit: unit.to_string(), period: period.to_string(), no_suppress: true })
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().rollup);
+            for (i, name) in names.iter().enumerate() {
+                let live_v = got
+                    .as_ref()
+                    .and_then(|r| r.metrics.iter().find(|m| m.name == *name))
+                    .map_or(0, |m| i64::try_from(m.value).unwrap_or(i64::MAX));
+                if live_v != want[i] {
+                    cells.push(CellDiff {
+                        unit: unit.to_string(),
+                        period: period.to_string(),
+                        metric: name.clone(),
+                        live: live_v,
+                        replayed: want[i],
+                    });
+                }
+            }
+        }
+        let after = q.state_digest(StateDigestRequest {}).await.map(|r| r.into_inner().checkpoint).unwrap_or(0);
+        moved = after != live.checkpoint;
+    }
+    Ok(ProjectionReport {
+        checkpoint: live.checkpoint,
+        projections,
+        cells,
+        moved,
+    })
+}
+
+/// A unit with a completeness problem in a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    /// Unit id.
+    pub unit: String,
+    /// Its name.
+    pub name: String,
+    /// Recorded nothing in the period.
+    pub silent: bool,
+    /// No plan adopted for the period's year (communes).
+    pub no_plan: bool,
+    /// Not heard from for longer than the threshold (or never).
+    pub stale: bool,
+    /// Age of its last event at the hub, ms; None when never seen.
+    pub last_seen_ago_ms: Option<i64>,
+}
+
+/// What `check_completeness` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompletenessReport {
+    /// The unit checked.
+    pub unit: String,
+    /// The period.
+    pub period: String,
+    /// Units with a problem.
+    pub gaps: Vec<Gap>,
+    /// Units checked.
+    pub checked: usize,
+}
+
+impl CompletenessReport {
+    /// No gap.
+    pub fn is_consistent(&self) -> bool {
+        self.gaps.is_empty()
+    }
+
+    /// Readable summary.
+    pub fn render_text(&self) -> String {
+        let mut s = format!("completeness of {} in {}: {} units checked, {} with gaps\n", self.unit, self.period, self.checked, self.gaps.len());
+        for g in &self.gaps {
+            let mut why = Vec::new();
+            if g.silent { why.push("recorded nothing"); }
+            if g.no_plan { why.push("no plan"); }
+            if g.stale { why.push("not synced recently"); }
+            s.push_str(&format!("  {} {:<28} {}\n", g.unit, g.name, why.join(", ")));
+        }
+        s
+    }
+
+    /// CSV, UTF-8 with BOM.
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("\u{feff}unit,name,silent,no_plan,stale,last_seen_ago_ms\n");
+        for g in &self.gaps {
+            let name = g.name.replace('"', "\"\"");
+            s.push_str(&format!("{},\"{name}\",{},{},{},{}\n", g.unit, g.silent, g.no_plan, g.stale, g.last_seen_ago_ms.map(|v| v.to_string()).unwrap_or_default()));
+        }
+        s
+    }
+}
+
+/// Lists units under `unit` that recorded nothing in `period`, have no plan,
+/// or have not been heard from for `stale_after`.
+pub async fn check_completeness(
+    hub_endpoint: &str,
+    province: UnitId,
+    tls: &TlsFiles,
+    topology: &Topology,
+    unit: UnitId,
+    period: &str,
+    stale_after: Duration,
+) -> Result<CompletenessReport, ReconcileError> {
+    let mut q = QueryClient::new(channel(hub_endpoint, tls, province).await?);
+    let err = |s: tonic::Status| ReconcileError::Options { field: "unit/period", reason: s.message().to_string() };
+    let c = q
+        .completeness(CompletenessRequest { unit: unit.to_string(), period: period.to_string() })
+        .await
+        .map_err(err)?
+        .into_inner();
+    let sync = q
+        .sync_status(SyncStatusRequest { unit: unit.to_string() })
+        .await
+        .map_err(err)?
+        .into_inner();
+    let now = sync178_shared::event::now_ms();
+    let stale_ms = i64::try_from(stale_after.as_millis()).unwrap_or(i64::MAX);
+    let mut gaps = Vec::new();
+    for a in &c.units {
+        // A unit is heard from when anything recorded in its subtree arrived.
+        let seen = a.unit.parse::<UnitId>().ok().and_then(|u| {
+            sync.origins
+                .iter()
+                .filter(|o| o.origin.parse::<UnitId>().is_ok_and(|x| topology.is_within(x, u)))
+                .map(|o| now - o.last_received_at)
+                .min()
+        });
+        let is_commune = a.unit.starts_with(Level::Commune.letter());
+        let g = Gap {
+            unit: a.unit.clone(),
+            name: a.name.clone(),
+            silent: a.events == 0,
+            no_plan: is_commune && !a.has_plan,
+            stale: seen.is_none_or(|ago| ago > stale_ms),
+            last_seen_ago_ms: seen,
+        };
+        if g.silent || g.no_plan || g.stale {
+            gaps.push(g);
+        }
+    }
+    Ok(CompletenessReport { unit: unit.to_string(), period: c.period, checked: c.units.len(), gaps })
+}
