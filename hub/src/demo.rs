@@ -49,6 +49,8 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     /// Show progress bars.
     pub progress: bool,
+    /// Address of the dashboard (loopback; port 0 picks a free one).
+    pub web: SocketAddr,
 }
 
 /// Why the demo failed.
@@ -90,6 +92,8 @@ pub struct Demo {
     pub hub: Arc<Hub>,
     /// The hub's gRPC address.
     pub hub_addr: SocketAddr,
+    /// The dashboard's address.
+    pub web_addr: SocketAddr,
     /// Events generated and submitted.
     pub tally: Tally,
     /// How long it took to be ready.
@@ -247,6 +251,19 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
     let hub_listener = TcpListener::bind("127.0.0.1:0").await.map_err(io(&dir))?;
     let hub_addr = hub_listener.local_addr().map_err(io(&dir))?;
     let hub_token = CancellationToken::new();
+    let web_listener = TcpListener::bind(opts.web).await.map_err(io(&dir))?;
+    let web_addr = web_listener.local_addr().map_err(io(&dir))?;
+    let web_cfg = crate::config::WebConfig {
+        listen: web_addr,
+        ..crate::config::WebConfig::default()
+    };
+    let web_hub = hub.clone();
+    let web_token = hub_token.clone();
+    tokio::spawn(async move {
+        if let Err(e) = crate::web::serve(web_hub, web_listener, web_cfg, None, web_token).await {
+            tracing::error!(error = %e, "dashboard stopped");
+        }
+    });
     let hub_task = tokio::spawn(crate::run_with(
         hub.clone(),
         tls,
@@ -313,6 +330,7 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
         dir,
         hub,
         hub_addr,
+        web_addr,
         tally,
         ready_in: t0.elapsed(),
         nodes,

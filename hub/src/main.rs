@@ -98,6 +98,9 @@ enum Command {
         /// Print the KPI table as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Address of the dashboard (port 0 picks a free one).
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        web: std::net::SocketAddr,
     },
 }
 
@@ -231,6 +234,7 @@ async fn main() -> ExitCode {
             dir,
             no_serve,
             json,
+            web,
         } => {
             let opts = sync178_hub::demo::DemoOptions {
                 province,
@@ -239,6 +243,7 @@ async fn main() -> ExitCode {
                 scale,
                 dir,
                 progress: !json,
+                web,
             };
             demo(opts, no_serve, json, lang).await
         }
@@ -451,6 +456,8 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             d.hub_addr,
             dir.display()
         );
+        let web = if en { "dashboard" } else { "trang tổng quan" };
+        println!("{web}: http://{}/{}", d.web_addr, if en { "?lang=en" } else { "" });
     }
     if no_serve {
         d.stop().await;

@@ -259,7 +259,7 @@ fn vi_int(n: u64) -> String {
     let d = n.to_string();
     let mut out = String::new();
     for (i, ch) in d.chars().enumerate() {
-        if i > 0 && (d.len() - i) % 3 == 0 {
+        if i > 0 && (d.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(ch);
@@ -524,26 +524,26 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
     .await
     .expect("clicks the header");
     wait_url(&b, "sort=k.inspection_coverage").await;
-    let s = hub.read();
-    let mut communes: Vec<(u32, String)> = c
-        .topology
-        .children(district)
-        .iter()
-        .map(|u| {
-            let r = query::kpis(&s, &c.topology, *u, YEAR as u32, 20, false).ok();
-            let v = r
-                .and_then(|r| {
-                    r.kpis
-                        .into_iter()
-                        .find(|k| k.kpi == Kpi::InspectionCoverage as i32)
-                })
-                .filter(|k| k.has_value)
-                .map_or(0, |k| k.value_bp + 1);
-            (v, c.topology.name(*u).expect("name").to_string())
-        })
-        .collect();
-    drop(s);
-    communes.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut communes: Vec<(u32, String)> = {
+        let s = hub.read();
+        c.topology
+            .children(district)
+            .iter()
+            .map(|u| {
+                let r = query::kpis(&s, &c.topology, *u, YEAR as u32, 20, false).ok();
+                let v = r
+                    .and_then(|r| {
+                        r.kpis
+                            .into_iter()
+                            .find(|k| k.kpi == Kpi::InspectionCoverage as i32)
+                    })
+                    .filter(|k| k.has_value)
+                    .map_or(0, |k| k.value_bp + 1);
+                (v, c.topology.name(*u).expect("name").to_string())
+            })
+            .collect()
+    };
+    communes.sort_by_key(|x| std::cmp::Reverse(x.0));
     assert_eq!(
         text(&b, "table.kpis tbody tr:first-child td.name").await,
         communes[0].1,
@@ -594,24 +594,26 @@ async fn the_operator_page_shows_the_kpis_drills_down_switches_language_and_upda
         t.starts_with("KPIs")
     })
     .await;
-    let s = hub.read();
-    let before = query::rollup(
-        &s,
-        &c.topology,
-        c.province,
-        sync178_shared::period::Period::Year { year: YEAR },
-        false,
-    )
-    .expect("rollup")
-    .metrics
-    .iter()
-    .find(|m| m.name == "awareness.activities")
-    .map_or(0, |m| m.value);
-    // A commune with no awareness activity this year, if any, so a KPI moves too.
-    let quiet = kpi::communes(&c.topology, c.province)
-        .into_iter()
-        .find(|u| !s.proj.awareness.get(&(*u, YEAR)).is_some_and(|n| *n > 0));
-    drop(s);
+    let (before, quiet) = {
+        let s = hub.read();
+        let before = query::rollup(
+            &s,
+            &c.topology,
+            c.province,
+            sync178_shared::period::Period::Year { year: YEAR },
+            false,
+        )
+        .expect("rollup")
+        .metrics
+        .iter()
+        .find(|m| m.name == "awareness.activities")
+        .map_or(0, |m| m.value);
+        // A commune with no awareness activity this year, if any, so a KPI moves too.
+        let quiet = kpi::communes(&c.topology, c.province)
+            .into_iter()
+            .find(|u| s.proj.awareness.get(&(*u, YEAR)).is_none_or(|n| *n <= 0));
+        (before, quiet)
+    };
     let target = quiet.unwrap_or(commune);
     assert_eq!(target.level(), Level::Commune);
     assert_eq!(
@@ -742,6 +744,27 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
     .await
     .expect_err("refuses to start exposed");
     assert!(matches!(err, web::WebError::Exposed { .. }), "{err}");
+    // The same through the hub's own start with a `[web]` section: the hub
+    // does not start at all.
+    let mut exposed = c.hub_config();
+    exposed.data_dir = c.dir.path().join("hub-exposed");
+    exposed.web = Some(WebConfig {
+        listen: ([0, 0, 0, 0], 0).into(),
+        ..WebConfig::default()
+    });
+    let (hub2, tls2) = sync178_hub::open(&exposed).expect("hub opens");
+    let grpc = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let err = sync178_hub::run_with(hub2, tls2, exposed, grpc, CancellationToken::new())
+        .await
+        .expect_err("the hub refuses to start");
+    assert!(
+        matches!(
+            err,
+            sync178_hub::HubError::Web(web::WebError::Exposed { .. })
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("tokens_file"), "{err}");
 
     let cfg = WebConfig {
         tokens_file: Some(tokens),

@@ -138,6 +138,19 @@ pub fn hbars(
             pct = bp / 100
         );
     }
+    // The target under the bars and their values, so it never hides a number.
+    if let Some(t) = target_bp {
+        let x = x_of(t);
+        let _ = write!(
+            s,
+            r#"<line class="target" x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{tx}" y="10" font-size="11" fill="{INK}" text-anchor="{anchor}">{}</text>"#,
+            esc(target_text),
+            y1 = TOP - 4,
+            y2 = height - BOTTOM + 2,
+            tx = x,
+            anchor = if x > width - 120 { "end" } else { "middle" }
+        );
+    }
     for (i, b) in bars.iter().enumerate() {
         let y = TOP + u32::try_from(i).unwrap_or(0) * ROW + (ROW - BAR_H) / 2;
         let ty = y + BAR_H - 4;
@@ -180,22 +193,10 @@ pub fn hbars(
         };
         let _ = write!(
             s,
-            r#"<text x="{}" y="{ty}" font-size="12" fill="{}">{}</text>"#,
+            r##"<text x="{}" y="{ty}" font-size="12" fill="{}" stroke="#fff" stroke-width="3" paint-order="stroke">{}</text>"##,
             end + 6,
             if b.value_bp.is_some() { INK } else { MUTED },
             esc(&b.text)
-        );
-    }
-    if let Some(t) = target_bp {
-        let x = x_of(t);
-        let _ = write!(
-            s,
-            r#"<line class="target" x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="{INK}" stroke-width="1.5" stroke-dasharray="4 3"/><text x="{tx}" y="10" font-size="11" fill="{INK}" text-anchor="{anchor}">{}</text>"#,
-            esc(target_text),
-            y1 = TOP - 4,
-            y2 = height - BOTTOM + 2,
-            tx = x,
-            anchor = if x > width - 120 { "end" } else { "middle" }
         );
     }
     s.push_str("</svg>");
