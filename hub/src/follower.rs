@@ -135,9 +135,8 @@ impl FeedSource {
 
 /// Verifies and decodes a feed batch, checking positions follow `next`.
 pub fn decode_batch(batch: FeedBatch, next: u64) -> Result<Vec<(u64, Event)>, FollowError> {
-    let mut expected = next;
     let mut out = Vec::with_capacity(batch.items.len());
-    for item in batch.items {
+    for (expected, item) in (next..).zip(batch.items) {
         if item.position != expected {
             return Err(FollowError::Position {
                 expected,
@@ -145,7 +144,6 @@ pub fn decode_batch(batch: FeedBatch, next: u64) -> Result<Vec<(u64, Event)>, Fo
             });
         }
         out.push((item.position, decode_verified(item.position, item.event)?));
-        expected += 1;
     }
     Ok(out)
 }

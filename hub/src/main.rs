@@ -437,10 +437,10 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             );
         } else {
             println!(
-                "sync178 demo — {name} ({}): {nodes} nút, {} sự kiện đã ghi, tất cả đã về hub; sẵn sàng sau {:.1} giây",
+                "sync178 demo — {name} ({}): {nodes} nút, {} sự kiện đã ghi, tất cả đã về hub; sẵn sàng sau {} giây",
                 d.province,
-                d.tally.events,
-                d.ready_in.as_secs_f64()
+                sync178_hub::i18n::int(lang, d.tally.events),
+                format!("{:.1}", d.ready_in.as_secs_f64()).replace('.', ",")
             );
         }
         println!();
@@ -457,7 +457,11 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             dir.display()
         );
         let web = if en { "dashboard" } else { "trang tổng quan" };
-        println!("{web}: http://{}/{}", d.web_addr, if en { "?lang=en" } else { "" });
+        println!(
+            "{web}: http://{}/{}",
+            d.web_addr,
+            if en { "?lang=en" } else { "" }
+        );
     }
     if no_serve {
         d.stop().await;
@@ -477,11 +481,15 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
 }
 
 /// Endpoints from `UNIT=URL` options and a deploy folder's nodes.tsv.
-fn endpoints(list: &[String], deploy: Option<&Path>) -> Result<std::collections::HashMap<UnitId, String>, String> {
+fn endpoints(
+    list: &[String],
+    deploy: Option<&Path>,
+) -> Result<std::collections::HashMap<UnitId, String>, String> {
     let mut map = std::collections::HashMap::new();
     if let Some(dir) = deploy {
         let path = dir.join("nodes.tsv");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         for (n, line) in text.lines().enumerate().skip(1) {
             let f: Vec<&str> = line.split('\t').collect();
             let unit = f.first().and_then(|u| u.parse::<UnitId>().ok());
@@ -490,12 +498,20 @@ fn endpoints(list: &[String], deploy: Option<&Path>) -> Result<std::collections:
                 (Some(u), Some(l)) => {
                     map.insert(u, format!("https://{l}"));
                 }
-                _ => return Err(format!("{} line {}: expected unit, parent, listen, …", path.display(), n + 1)),
+                _ => {
+                    return Err(format!(
+                        "{} line {}: expected unit, parent, listen, …",
+                        path.display(),
+                        n + 1
+                    ));
+                }
             }
         }
     }
     for e in list {
-        let (u, url) = e.split_once('=').ok_or_else(|| format!("--endpoint {e}: expected UNIT=URL"))?;
+        let (u, url) = e
+            .split_once('=')
+            .ok_or_else(|| format!("--endpoint {e}: expected UNIT=URL"))?;
         let u: UnitId = u.parse().map_err(|err| format!("--endpoint {e}: {err}"))?;
         map.insert(u, url.to_string());
     }
@@ -517,10 +533,17 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
         eprintln!("reconcile: {} has no province", args.topology.display());
         return EXIT_CANNOT_RUN;
     };
-    let tls = TlsFiles { ca: args.ca.clone(), cert: args.cert.clone(), key: args.key.clone() };
+    let tls = TlsFiles {
+        ca: args.ca.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+    };
     let print = |text: String, json: serde_json::Value, csv: String| {
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
         } else if args.csv {
             print!("{csv}");
         } else {
@@ -528,7 +551,14 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
         }
     };
     match args.job {
-        ReconcileJob::Tiers { root, endpoints: list, deploy_dir, walk, repair, checkpoint_every } => {
+        ReconcileJob::Tiers {
+            root,
+            endpoints: list,
+            deploy_dir,
+            walk,
+            repair,
+            checkpoint_every,
+        } => {
             let map = match endpoints(&list, deploy_dir.as_deref()) {
                 Ok(m) => m,
                 Err(e) => {
@@ -554,7 +584,11 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
         ReconcileJob::Projections { hub, node } => {
             match projections::check_projections(&hub, &node, province, &tls, &topology).await {
                 Ok(r) => {
-                    print(r.render_text(), serde_json::to_value(&r).unwrap_or_default(), r.to_csv());
+                    print(
+                        r.render_text(),
+                        serde_json::to_value(&r).unwrap_or_default(),
+                        r.to_csv(),
+                    );
                     u8::from(!r.is_consistent())
                 }
                 Err(e) => {
@@ -563,11 +597,30 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
                 }
             }
         }
-        ReconcileJob::Completeness { hub, unit, period, stale_after_secs } => {
+        ReconcileJob::Completeness {
+            hub,
+            unit,
+            period,
+            stale_after_secs,
+        } => {
             let unit = unit.unwrap_or(province);
-            match projections::check_completeness(&hub, province, &tls, &topology, unit, &period, Duration::from_secs(stale_after_secs)).await {
+            match projections::check_completeness(
+                &hub,
+                province,
+                &tls,
+                &topology,
+                unit,
+                &period,
+                Duration::from_secs(stale_after_secs),
+            )
+            .await
+            {
                 Ok(r) => {
-                    print(r.render_text(), serde_json::to_value(&r).unwrap_or_default(), r.to_csv());
+                    print(
+                        r.render_text(),
+                        serde_json::to_value(&r).unwrap_or_default(),
+                        r.to_csv(),
+                    );
                     u8::from(!r.is_consistent())
                 }
                 Err(e) => {

@@ -118,13 +118,22 @@ pub mod metric {
 /// Counters of one (unit, period).
 pub type Cell = Vec<i64>;
 
+/// A registration: key, unit, day, kind, conditional, workers.
+pub type Registration = (EvKey, UnitId, Day, i32, bool, u32);
+/// An update: key, day, kind (0 keeps), conditional, workers.
+pub type Update = (EvKey, Day, i32, Option<bool>, Option<u32>);
+/// A setting where the latest recorded wins: recorded_at, key, value.
+pub type Setting<T> = (i64, EvKey, T);
+/// What an event counts as: unit, day, body.
+pub type Counted = (UnitId, Day, Body);
+
 /// A business's registry entry, folded from its events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Business {
     /// Registrations (normally one): key, unit, day, kind, conditional, workers.
-    pub registrations: Vec<(EvKey, UnitId, Day, i32, bool, u32)>,
+    pub registrations: Vec<Registration>,
     /// Updates: key, day, kind (0 keeps), conditional, workers.
-    pub updates: Vec<(EvKey, Day, i32, Option<bool>, Option<u32>)>,
+    pub updates: Vec<Update>,
     /// Closures: key, day.
     pub closures: Vec<(EvKey, Day)>,
 }
@@ -251,9 +260,9 @@ pub struct Projections {
     /// Pilot models.
     pub pilots: BTreeMap<String, Pilot>,
     /// Healthy-commune assessments per (commune, year): recorded_at, key, class.
-    pub healthy: BTreeMap<(UnitId, i32), Vec<(i64, EvKey, i32)>>,
+    pub healthy: BTreeMap<(UnitId, i32), Vec<Setting<i32>>>,
     /// Targets per (unit, year, kpi): recorded_at, key, target in bp.
-    pub targets: BTreeMap<(UnitId, i32, i32), Vec<(i64, EvKey, u32)>>,
+    pub targets: BTreeMap<(UnitId, i32, i32), Vec<Setting<u32>>>,
     /// Violation records by record number.
     pub violations: BTreeMap<String, Violation>,
     /// Hotspots open: id → (key, unit) of identification, cleared flag count.
@@ -492,7 +501,7 @@ impl State {
         target_id: &[u8],
         target_seq: u64,
         fetch: &mut dyn Fetch,
-    ) -> Result<(EvKey, Option<(UnitId, Day, Body)>), Skip> {
+    ) -> Result<(EvKey, Option<Counted>), Skip> {
         if let Some(o) = self.proj.overrides.get(target_id) {
             if o.target.origin != origin {
                 return Err(Skip::BadCorrection(

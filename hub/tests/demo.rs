@@ -17,7 +17,16 @@ fn the_demo_delivers_every_event_and_prints_the_kpis_of_its_own_tally() {
     let data = dir.path().join("demo");
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_sync178-hub"))
-        .args(["demo", "--no-serve", "--json", "--seed", "5", "--web", "127.0.0.1:0", "--dir"])
+        .args([
+            "demo",
+            "--no-serve",
+            "--json",
+            "--seed",
+            "5",
+            "--web",
+            "127.0.0.1:0",
+            "--dir",
+        ])
         .arg(&data)
         .output()
         .expect("demo runs");

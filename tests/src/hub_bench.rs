@@ -1,6 +1,7 @@
 //! Hub figures: projection apply rate from local feed bytes (verify, decode,
 //! apply), a replay of millions of events, and `kpi` query latency on a big
 //! province over five years.
+#![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
 use std::time::Instant;

@@ -154,9 +154,17 @@ impl Cluster {
         let port = std::fs::read_to_string(self.dir.join("hub/hub.toml"))
             .ok()?
             .lines()
-            .find_map(|l| l.strip_prefix("listen = \"127.0.0.1:").map(|p| p.trim_end_matches('"').to_string()))?;
+            .find_map(|l| {
+                l.strip_prefix("listen = \"127.0.0.1:")
+                    .map(|p| p.trim_end_matches('"').to_string())
+            })?;
         let out = Command::new(hub)
-            .args(["query", "--endpoint", &format!("https://127.0.0.1:{port}"), "--json"])
+            .args([
+                "query",
+                "--endpoint",
+                &format!("https://127.0.0.1:{port}"),
+                "--json",
+            ])
             .arg("--ca")
             .arg(certs.join("ca.pem"))
             .arg("--cert")

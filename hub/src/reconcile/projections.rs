@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sync178_shared::proto::v1::query_client::QueryClient;
-use sync178_shared::proto::v1::{CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest};
+use sync178_shared::proto::v1::{
+    CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest,
+};
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
@@ -72,16 +74,34 @@ impl ProjectionReport {
     pub fn render_text(&self) -> String {
         let mut s = format!("projections at checkpoint {}:\n", self.checkpoint);
         for p in &self.projections {
-            let verdict = if p.live == p.replayed { "equal" } else { "DIFFERENT" };
-            s.push_str(&format!("  {:<16} {verdict:<9} live {} replay {}\n", p.projection, &p.live[..12], &p.replayed[..12]));
+            let verdict = if p.live == p.replayed {
+                "equal"
+            } else {
+                "DIFFERENT"
+            };
+            s.push_str(&format!(
+                "  {:<16} {verdict:<9} live {} replay {}\n",
+                p.projection,
+                &p.live[..12],
+                &p.replayed[..12]
+            ));
         }
         for c in &self.cells {
-            s.push_str(&format!("  cell {} {} {}: live {}, replay {}\n", c.unit, c.period, c.metric, c.live, c.replayed));
+            s.push_str(&format!(
+                "  cell {} {} {}: live {}, replay {}\n",
+                c.unit, c.period, c.metric, c.live, c.replayed
+            ));
         }
         if self.moved {
-            s.push_str("  (the hub applied more events while cells were compared; re-run to confirm)\n");
+            s.push_str(
+                "  (the hub applied more events while cells were compared; re-run to confirm)\n",
+            );
         }
-        s.push_str(if self.is_consistent() { "consistent\n" } else { "DISCREPANCIES FOUND\n" });
+        s.push_str(if self.is_consistent() {
+            "consistent\n"
+        } else {
+            "DISCREPANCIES FOUND\n"
+        });
         s
     }
 
@@ -89,18 +109,31 @@ impl ProjectionReport {
     pub fn to_csv(&self) -> String {
         let mut s = String::from("\u{feff}kind,name,unit,period,live,replayed\n");
         for p in &self.projections {
-            s.push_str(&format!("projection,{},,,{},{}\n", p.projection, p.live, p.replayed));
+            s.push_str(&format!(
+                "projection,{},,,{},{}\n",
+                p.projection, p.live, p.replayed
+            ));
         }
         for c in &self.cells {
-            s.push_str(&format!("cell,{},{},{},{},{}\n", c.metric, c.unit, c.period, c.live, c.replayed));
+            s.push_str(&format!(
+                "cell,{},{},{},{},{}\n",
+                c.metric, c.unit, c.period, c.live, c.replayed
+            ));
         }
         s
     }
 }
 
-async fn channel(endpoint: &str, tls: &TlsFiles, server: UnitId) -> Result<Channel, ReconcileError> {
+async fn channel(
+    endpoint: &str,
+    tls: &TlsFiles,
+    server: UnitId,
+) -> Result<Channel, ReconcileError> {
     let loaded = tls.load()?;
-    let unreachable = |reason: String| ReconcileError::Unreachable { unit: server, reason };
+    let unreachable = |reason: String| ReconcileError::Unreachable {
+        unit: server,
+        reason,
+    };
     Endpoint::from_shared(endpoint.to_string())
         .map_err(|e| unreachable(e.to_string()))?
         .tls_config(loaded.client_config(server))
@@ -123,15 +156,24 @@ pub async fn check_projections(
     let live = q
         .state_digest(StateDigestRequest {})
         .await
-        .map_err(|s| ReconcileError::Unreachable { unit: province, reason: s.message().to_string() })?
+        .map_err(|s| ReconcileError::Unreachable {
+            unit: province,
+            reason: s.message().to_string(),
+        })?
         .into_inner();
     let loaded = tls.load()?;
     let mut source = FeedSource::connect(node_endpoint, &loaded, province)
         .await
-        .map_err(|e| ReconcileError::Unreachable { unit: province, reason: e.to_string() })?;
+        .map_err(|e| ReconcileError::Unreachable {
+            unit: province,
+            reason: e.to_string(),
+        })?;
     let replayed: State = replay(&mut source, topology, live.checkpoint)
         .await
-        .map_err(|e| ReconcileError::Unreachable { unit: province, reason: e.to_string() })?;
+        .map_err(|e| ReconcileError::Unreachable {
+            unit: province,
+            reason: e.to_string(),
+        })?;
     let (_, parts) = replayed.digest();
     let projections: Vec<ProjectionCheck> = parts
         .iter()
@@ -148,13 +190,20 @@ pub async fn check_projections(
         .collect();
     let mut cells = Vec::new();
     let mut moved = false;
-    if projections.iter().any(|p| p.projection == "cells" && p.live != p.replayed) {
+    if projections
+        .iter()
+        .any(|p| p.projection == "cells" && p.live != p.replayed)
+    {
         let names = metric_names();
         let keys: BTreeSet<_> = replayed.proj.cells.keys().copied().collect();
         for (unit, period) in keys {
             let want = &replayed.proj.cells[&(unit, period)];
             let got = q
-                .rollup(RollupRequest { unit: unit.to_string(), period: period.to_string(), no_suppress: true })
+                .rollup(RollupRequest {
+                    unit: unit.to_string(),
+                    period: period.to_string(),
+                    no_suppress: true,
+                })
                 .await
                 .ok()
                 .and_then(|r| r.into_inner().rollup);
@@ -174,7 +223,11 @@ pub async fn check_projections(
                 }
             }
         }
-        let after = q.state_digest(StateDigestRequest {}).await.map(|r| r.into_inner().checkpoint).unwrap_or(0);
+        let after = q
+            .state_digest(StateDigestRequest {})
+            .await
+            .map(|r| r.into_inner().checkpoint)
+            .unwrap_or(0);
         moved = after != live.checkpoint;
     }
     Ok(ProjectionReport {
@@ -223,12 +276,24 @@ impl CompletenessReport {
 
     /// Readable summary.
     pub fn render_text(&self) -> String {
-        let mut s = format!("completeness of {} in {}: {} units checked, {} with gaps\n", self.unit, self.period, self.checked, self.gaps.len());
+        let mut s = format!(
+            "completeness of {} in {}: {} units checked, {} with gaps\n",
+            self.unit,
+            self.period,
+            self.checked,
+            self.gaps.len()
+        );
         for g in &self.gaps {
             let mut why = Vec::new();
-            if g.silent { why.push("recorded nothing"); }
-            if g.no_plan { why.push("no plan"); }
-            if g.stale { why.push("not synced recently"); }
+            if g.silent {
+                why.push("recorded nothing");
+            }
+            if g.no_plan {
+                why.push("no plan");
+            }
+            if g.stale {
+                why.push("not synced recently");
+            }
             s.push_str(&format!("  {} {:<28} {}\n", g.unit, g.name, why.join(", ")));
         }
         s
@@ -239,7 +304,16 @@ impl CompletenessReport {
         let mut s = String::from("\u{feff}unit,name,silent,no_plan,stale,last_seen_ago_ms\n");
         for g in &self.gaps {
             let name = g.name.replace('"', "\"\"");
-            s.push_str(&format!("{},\"{name}\",{},{},{},{}\n", g.unit, g.silent, g.no_plan, g.stale, g.last_seen_ago_ms.map(|v| v.to_string()).unwrap_or_default()));
+            s.push_str(&format!(
+                "{},\"{name}\",{},{},{},{}\n",
+                g.unit,
+                g.silent,
+                g.no_plan,
+                g.stale,
+                g.last_seen_ago_ms
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            ));
         }
         s
     }
@@ -257,14 +331,22 @@ pub async fn check_completeness(
     stale_after: Duration,
 ) -> Result<CompletenessReport, ReconcileError> {
     let mut q = QueryClient::new(channel(hub_endpoint, tls, province).await?);
-    let err = |s: tonic::Status| ReconcileError::Options { field: "unit/period", reason: s.message().to_string() };
+    let err = |s: tonic::Status| ReconcileError::Options {
+        field: "unit/period",
+        reason: s.message().to_string(),
+    };
     let c = q
-        .completeness(CompletenessRequest { unit: unit.to_string(), period: period.to_string() })
+        .completeness(CompletenessRequest {
+            unit: unit.to_string(),
+            period: period.to_string(),
+        })
         .await
         .map_err(err)?
         .into_inner();
     let sync = q
-        .sync_status(SyncStatusRequest { unit: unit.to_string() })
+        .sync_status(SyncStatusRequest {
+            unit: unit.to_string(),
+        })
         .await
         .map_err(err)?
         .into_inner();
@@ -276,7 +358,11 @@ pub async fn check_completeness(
         let seen = a.unit.parse::<UnitId>().ok().and_then(|u| {
             sync.origins
                 .iter()
-                .filter(|o| o.origin.parse::<UnitId>().is_ok_and(|x| topology.is_within(x, u)))
+                .filter(|o| {
+                    o.origin
+                        .parse::<UnitId>()
+                        .is_ok_and(|x| topology.is_within(x, u))
+                })
                 .map(|o| now - o.last_received_at)
                 .min()
         });
@@ -293,5 +379,10 @@ pub async fn check_completeness(
             gaps.push(g);
         }
     }
-    Ok(CompletenessReport { unit: unit.to_string(), period: c.period, checked: c.units.len(), gaps })
+    Ok(CompletenessReport {
+        unit: unit.to_string(),
+        period: c.period,
+        checked: c.units.len(),
+        gaps,
+    })
 }
