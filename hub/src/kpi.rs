@@ -81,6 +81,29 @@ pub fn communes(topo: &Topology, unit: UnitId) -> Vec<UnitId> {
         .collect()
 }
 
+/// What several KPIs of one (unit, year) share, computed once per request.
+struct Prepass<'a> {
+    communes: Vec<UnitId>,
+    /// Conditional businesses of the subtree active during the year: id, workers.
+    active: Vec<(&'a String, u32)>,
+}
+
+fn prepass<'a>(state: &'a State, topo: &Topology, unit: UnitId, year: i32) -> Prepass<'a> {
+    Prepass {
+        communes: communes(topo, unit),
+        active: state
+            .proj
+            .businesses
+            .iter()
+            .filter_map(|(id, b)| {
+                let v = b.view()?;
+                (v.conditional && topo.is_within(v.unit, unit) && Business::active_in(&v, year))
+                    .then_some((id, v.workers))
+            })
+            .collect(),
+    }
+}
+
 /// Every KPI for `unit` and `year`.
 pub fn compute(
     state: &State,
@@ -89,8 +112,9 @@ pub fn compute(
     year: i32,
     deadline_days: i32,
 ) -> Vec<KpiFigure> {
+    let pre = prepass(state, topo, unit, year);
     ALL.iter()
-        .map(|k| compute_one(state, topo, unit, year, deadline_days, *k))
+        .map(|k| compute_with(state, topo, unit, year, deadline_days, *k, &pre))
         .collect()
 }
 
@@ -107,20 +131,30 @@ pub fn compute_one(
     deadline_days: i32,
     kpi: Kpi,
 ) -> KpiFigure {
+    let pre = prepass(state, topo, unit, year);
+    compute_with(state, topo, unit, year, deadline_days, kpi, &pre)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compute_with(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    year: i32,
+    deadline_days: i32,
+    kpi: Kpi,
+    pre: &Prepass<'_>,
+) -> KpiFigure {
     let p = &state.proj;
     let within = |u: UnitId| topo.is_within(u, unit);
-    let cs = || communes(topo, unit).into_iter();
+    let cs = || pre.communes.iter().copied();
     let positive = |v: Option<&i64>| v.is_some_and(|n| *n > 0);
-    let active = || {
-        p.businesses.iter().filter_map(|(id, b)| {
-            let v = b.view()?;
-            (v.conditional && within(v.unit) && Business::active_in(&v, year)).then_some((id, v))
-        })
-    };
     let (numerator, denominator) = match kpi {
-        Kpi::InspectionCoverage => {
-            count(active().map(|(id, _)| positive(p.inspected.get(&(id.clone(), year)))))
-        }
+        Kpi::InspectionCoverage => count(
+            pre.active
+                .iter()
+                .map(|(id, _)| positive(p.inspected.get(*id).and_then(|m| m.get(&year)))),
+        ),
         Kpi::CommunesWithAwareness => count(cs().map(|c| positive(p.awareness.get(&(c, year))))),
         Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
         Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
@@ -155,7 +189,7 @@ pub fn compute_one(
                 .filter(|((u, y), _)| *y == year && within(*u))
                 .map(|(_, n)| *n)
                 .sum();
-            let workers: u64 = active().map(|(_, v)| u64::from(v.workers)).sum();
+            let workers: u64 = pre.active.iter().map(|(_, w)| u64::from(*w)).sum();
             (u64::try_from(reached).unwrap_or(0), workers)
         }
         Kpi::HealthyCommunes => count(cs().map(|c| {

@@ -167,6 +167,9 @@ impl Business {
             registered: first.2,
             closed: self.closures.iter().map(|c| c.1).min(),
         };
+        if self.updates.is_empty() {
+            return Some(v);
+        }
         let mut ups: Vec<_> = self.updates.iter().collect();
         ups.sort_by_key(|u| (u.1, u.0));
         for u in ups {
@@ -245,8 +248,8 @@ pub struct Projections {
     pub cells: BTreeMap<(UnitId, Period), Cell>,
     /// Business registry.
     pub businesses: BTreeMap<String, Business>,
-    /// Inspections per (business, year).
-    pub inspected: BTreeMap<(String, i32), i64>,
+    /// Inspections per business and year.
+    pub inspected: BTreeMap<String, BTreeMap<i32, i64>>,
     /// Workers reached (inspections and awareness for business workers) per (unit, year), at the event's unit only.
     pub workers_reached: BTreeMap<(UnitId, i32), i64>,
     /// Awareness activities per (unit, year), at the event's unit only.
@@ -631,7 +634,9 @@ impl State {
                 *self
                     .proj
                     .inspected
-                    .entry((i.business_id.clone(), year))
+                    .entry(i.business_id.clone())
+                    .or_default()
+                    .entry(year)
                     .or_default() += sign;
                 *self.proj.workers_reached.entry((unit, year)).or_default() +=
                     sign * i64::from(i.workers_reached);

@@ -27,6 +27,7 @@ const ALWAYS: &[&str] = &[
     "sync submit→province latency p50",
     "sync submit→province latency p99",
     "sync catch-up rate, ",
+    "hub ",
 ];
 
 /// Figures a quick run has when NATS ran, by name prefix.
