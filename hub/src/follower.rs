@@ -15,6 +15,8 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use tonic::transport::{Channel, Endpoint};
 
+pub use sync178_node::uplink::error_chain;
+
 use crate::state::State;
 
 /// Why following or replaying the feed failed.
@@ -235,16 +237,4 @@ pub async fn follow_once(
 /// Read access to shared state (a poisoned lock still holds a whole state).
 pub fn read(state: &RwLock<State>) -> std::sync::RwLockReadGuard<'_, State> {
     state.read().unwrap_or_else(|p| p.into_inner())
-}
-
-/// An error with its sources, on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

@@ -855,50 +855,49 @@ fn envelope(topo: &Topology, unit: &str, occurred_on: &str) -> Result<(UnitId, D
 
 /// Labels for enum breakdown metrics, for queries.
 pub fn metric_names() -> Vec<String> {
+    /// `prefix.value` for values `0..n`, named from the proto enum where known.
+    fn breakdown(
+        names: &mut Vec<String>,
+        prefix: &str,
+        strip: &str,
+        n: usize,
+        name: impl Fn(i32) -> Option<&'static str>,
+    ) {
+        for v in 0..n as i32 {
+            names.push(match name(v) {
+                Some(s) => format!("{prefix}.{}", s.trim_start_matches(strip).to_lowercase()),
+                None => format!("{prefix}.{v}"),
+            });
+        }
+    }
     let mut names: Vec<String> = metric::BASE.iter().map(|s| s.to_string()).collect();
-    for v in 0..metric::ACTS as i32 {
-        names.push(match ViolationAct::try_from(v) {
-            Ok(a) => format!(
-                "violations.act.{}",
-                a.as_str_name()
-                    .trim_start_matches("VIOLATION_ACT_")
-                    .to_lowercase()
-            ),
-            Err(_) => format!("violations.act.{v}"),
-        });
-    }
-    for v in 0..metric::FORMS as i32 {
-        names.push(match AwarenessForm::try_from(v) {
-            Ok(a) => format!(
-                "awareness.form.{}",
-                a.as_str_name()
-                    .trim_start_matches("AWARENESS_FORM_")
-                    .to_lowercase()
-            ),
-            Err(_) => format!("awareness.form.{v}"),
-        });
-    }
-    for v in 0..metric::AUDIENCES as i32 {
-        names.push(match Audience::try_from(v) {
-            Ok(a) => format!(
-                "awareness.participants.{}",
-                a.as_str_name()
-                    .trim_start_matches("AUDIENCE_")
-                    .to_lowercase()
-            ),
-            Err(_) => format!("awareness.participants.{v}"),
-        });
-    }
-    for v in 0..metric::SERVICES as i32 {
-        names.push(match ServiceKind::try_from(v) {
-            Ok(a) => format!(
-                "services.kind.{}",
-                a.as_str_name()
-                    .trim_start_matches("SERVICE_KIND_")
-                    .to_lowercase()
-            ),
-            Err(_) => format!("services.kind.{v}"),
-        });
-    }
+    breakdown(
+        &mut names,
+        "violations.act",
+        "VIOLATION_ACT_",
+        metric::ACTS,
+        |v| ViolationAct::try_from(v).ok().map(|a| a.as_str_name()),
+    );
+    breakdown(
+        &mut names,
+        "awareness.form",
+        "AWARENESS_FORM_",
+        metric::FORMS,
+        |v| AwarenessForm::try_from(v).ok().map(|a| a.as_str_name()),
+    );
+    breakdown(
+        &mut names,
+        "awareness.participants",
+        "AUDIENCE_",
+        metric::AUDIENCES,
+        |v| Audience::try_from(v).ok().map(|a| a.as_str_name()),
+    );
+    breakdown(
+        &mut names,
+        "services.kind",
+        "SERVICE_KIND_",
+        metric::SERVICES,
+        |v| ServiceKind::try_from(v).ok().map(|a| a.as_str_name()),
+    );
     names
 }
