@@ -611,6 +611,17 @@ pub fn render_sync_status(r: &SyncStatusResponse, lang: Lang, now_ms: i64) -> St
         int(lang, r.checkpoint)
     );
     let _ = writeln!(out, "{}: {}", t(lang, Msg::Skipped), int(lang, r.skipped));
+    let known = r.heads_at > 0;
+    if known {
+        let _ = writeln!(
+            out,
+            "{}: {} / {} ({})",
+            t(lang, Msg::NodeHolds),
+            int(lang, r.node_next_position),
+            int(lang, r.lag_events),
+            ago(lang, r.heads_at, now_ms)
+        );
+    }
     if r.origins.is_empty() {
         let _ = writeln!(out, "{}", t(lang, Msg::NoOrigins));
         return out;
@@ -622,6 +633,7 @@ pub fn render_sync_status(r: &SyncStatusResponse, lang: Lang, now_ms: i64) -> St
         left(t(lang, Msg::ColLastRecorded)),
         left(t(lang, Msg::ColLastReceived)),
         right(t(lang, Msg::ColLag)),
+        right(t(lang, Msg::ColLagEvents)),
     ];
     let rows: Vec<Vec<String>> = r
         .origins
@@ -634,6 +646,11 @@ pub fn render_sync_status(r: &SyncStatusResponse, lang: Lang, now_ms: i64) -> St
                 ago(lang, o.last_recorded_at, now_ms),
                 ago(lang, o.last_received_at, now_ms),
                 i18n::duration(lang, o.lag_ms),
+                if known {
+                    int(lang, o.lag_events)
+                } else {
+                    "—".into()
+                },
             ]
         })
         .collect();
@@ -886,6 +903,8 @@ pub fn render_csv(answer: &Answer, lang: Lang) -> String {
                     "last_recorded_at",
                     "last_received_at",
                     "lag_ms",
+                    "node_seq",
+                    "lag_events",
                 ],
             );
             for o in &r.origins {
@@ -898,6 +917,8 @@ pub fn render_csv(answer: &Answer, lang: Lang) -> String {
                         csv_time(o.last_recorded_at),
                         csv_time(o.last_received_at),
                         o.lag_ms.to_string(),
+                        o.node_seq.to_string(),
+                        o.lag_events.to_string(),
                     ],
                 );
             }

@@ -1,7 +1,7 @@
 //! Following a node's feed: verify, prefetch correction targets, apply in
 //! order, save state with its checkpoint, reconnect on failure.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use bytes::Bytes;
 use sync178_shared::event::{self, now_ms};
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::feed_client::FeedClient;
-use sync178_shared::proto::v1::{Event, FeedBatch, FetchRequest, SubscribeRequest};
+use sync178_shared::proto::v1::{Event, FeedBatch, FetchRequest, HeadsRequest, SubscribeRequest};
 use sync178_shared::tls::LoadedTls;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
@@ -52,6 +52,20 @@ pub enum FollowError {
     /// The feed ended before the wanted position.
     #[error("feed ended at position {0}")]
     Ended(u64),
+}
+
+/// How often a following hub asks the node what it holds, for lag in events.
+pub const HEADS_EVERY: Duration = Duration::from_secs(2);
+
+/// What the followed node holds, when last asked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeHeads {
+    /// The node's feed length.
+    pub next_position: u64,
+    /// Highest seq held per origin.
+    pub seqs: BTreeMap<UnitId, u64>,
+    /// When it was asked, ms since the epoch.
+    pub at_ms: i64,
 }
 
 /// A connection to a node's feed.
@@ -97,6 +111,20 @@ impl FeedSource {
             })
             .await?
             .into_inner())
+    }
+
+    /// What the node holds now.
+    pub async fn heads(&mut self) -> Result<NodeHeads, FollowError> {
+        let r = self.client.heads(HeadsRequest {}).await?.into_inner();
+        Ok(NodeHeads {
+            next_position: r.next_position,
+            seqs: r
+                .heads
+                .iter()
+                .filter_map(|h| Some((h.origin.parse().ok()?, h.seq)))
+                .collect(),
+            at_ms: now_ms(),
+        })
     }
 
     /// Fetches the targets of the voids and corrections among `events`.
@@ -196,23 +224,44 @@ pub async fn replay(
     Ok(state)
 }
 
+/// What a follower reports as it goes.
+pub struct Hooks<'a> {
+    /// Saves the state (on the snapshot interval).
+    pub save: &'a (dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync),
+    /// After each applied batch, with the new checkpoint.
+    pub on_applied: &'a (dyn Fn(u64) + Send + Sync),
+    /// Every [`HEADS_EVERY`], with what the node holds.
+    pub on_heads: &'a (dyn Fn(NodeHeads) + Send + Sync),
+}
+
 /// One connection's worth of following: applies batches until the stream
-/// ends, an error, or `stop`; saves on the snapshot interval via `save`.
+/// ends, an error, or `stop`; saves on the snapshot interval; asks the node
+/// for its heads every [`HEADS_EVERY`] (a node that cannot answer only
+/// leaves lag in events unknown).
 pub async fn follow_once(
     source: &mut FeedSource,
     topo: &Topology,
     state: &Arc<RwLock<State>>,
     snapshot_every: Duration,
-    save: &(dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync),
-    on_applied: &(dyn Fn(u64) + Send + Sync),
+    hooks: &Hooks<'_>,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Result<(), FollowError> {
     let from = read(state).checkpoint;
     let mut stream = source.subscribe(from).await?;
+    let mut heads_source = source.clone();
     let mut last_save = Instant::now();
+    let mut ask = tokio::time::interval(HEADS_EVERY);
+    ask.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let msg = tokio::select! {
             m = stream.message() => m?,
+            _ = ask.tick() => {
+                match heads_source.heads().await {
+                    Ok(h) => (hooks.on_heads)(h),
+                    Err(e) => tracing::debug!(error = %e, "the node did not give its heads"),
+                }
+                continue;
+            }
             _ = stop.cancelled() => return Ok(()),
         };
         let Some(batch) = msg else {
@@ -226,9 +275,9 @@ pub async fn follow_once(
             apply_all(&mut s, topo, &events, &fetched);
             s.checkpoint
         };
-        on_applied(checkpoint);
+        (hooks.on_applied)(checkpoint);
         if last_save.elapsed() >= snapshot_every {
-            save().await;
+            (hooks.save)().await;
             last_save = Instant::now();
         }
     }

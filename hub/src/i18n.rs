@@ -53,6 +53,8 @@ pub enum Msg {
     ColLastSeq,
     /// Column: delay between recording and receiving.
     ColLag,
+    /// Column: events the node holds that the hub has not applied.
+    ColLagEvents,
     /// Column: what stands out about a row.
     ColNote,
     /// The target was met.
@@ -85,6 +87,8 @@ pub enum Msg {
     Checkpoint,
     /// Events the hub skipped.
     Skipped,
+    /// Line: what the followed node holds and how far behind the hub is.
+    NodeHolds,
     /// No origin has sent anything.
     NoOrigins,
     /// The stored state (rebuild).
@@ -128,6 +132,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ColOrigin => ("nguồn", "origin"),
         Msg::ColLastSeq => ("số TT cuối", "last seq"),
         Msg::ColLag => ("độ trễ", "lag"),
+        Msg::ColLagEvents => ("chưa về hub", "behind"),
         Msg::ColNote => ("ghi chú", "note"),
         Msg::Met => ("đạt", "met"),
         Msg::NotMet => ("chưa đạt", "not met"),
@@ -150,6 +155,10 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "Feed position applied",
         ),
         Msg::Skipped => ("Sự kiện bỏ qua", "Events skipped"),
+        Msg::NodeHolds => (
+            "Nút nguồn đang giữ (sự kiện) / chưa về hub",
+            "The node holds (events) / not yet at the hub",
+        ),
         Msg::NoOrigins => ("chưa nhận sự kiện nào", "nothing received yet"),
         Msg::StoredState => ("Trạng thái đang lưu", "Stored state"),
         Msg::RebuiltState => ("Trạng thái dựng lại", "Rebuilt state"),

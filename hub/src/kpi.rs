@@ -4,11 +4,17 @@
 //! its `unit` and every ancestor. Denominators come from the registry and the
 //! topology (communes in the unit), never from counting events alone. A KPI
 //! whose denominator is 0 has no value.
+//!
+//! [`compute`] reads the counters of [`crate::index`], kept current on
+//! apply; [`scan`] computes the same figures from the registries and is the
+//! reference the index is tested against.
 
+use sync178_shared::period::Period;
 use sync178_shared::proto::v1::{HealthyClass, Kpi};
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
 
+use crate::index::Slot;
 use crate::state::{Business, State, month_of, year_of};
 
 /// Person-based counts below this are shown as "<5" to operators.
@@ -81,30 +87,7 @@ pub fn communes(topo: &Topology, unit: UnitId) -> Vec<UnitId> {
         .collect()
 }
 
-/// What several KPIs of one (unit, year) share, computed once per request.
-struct Prepass<'a> {
-    communes: Vec<UnitId>,
-    /// Conditional businesses of the subtree active during the year: id, workers.
-    active: Vec<(&'a String, u32)>,
-}
-
-fn prepass<'a>(state: &'a State, topo: &Topology, unit: UnitId, year: i32) -> Prepass<'a> {
-    Prepass {
-        communes: communes(topo, unit),
-        active: state
-            .proj
-            .businesses
-            .iter()
-            .filter_map(|(id, b)| {
-                let v = b.view()?;
-                (v.conditional && topo.is_within(v.unit, unit) && Business::active_in(&v, year))
-                    .then_some((id, v.workers))
-            })
-            .collect(),
-    }
-}
-
-/// Every KPI for `unit` and `year`.
+/// Every KPI for `unit` and `year`, from the KPI index: a few lookups each.
 pub fn compute(
     state: &State,
     topo: &Topology,
@@ -112,98 +95,197 @@ pub fn compute(
     year: i32,
     deadline_days: i32,
 ) -> Vec<KpiFigure> {
-    let pre = prepass(state, topo, unit, year);
+    let ix = &state.index;
+    let y = Period::Year { year };
+    let at = |slot| u64::try_from(ix.at(unit, y, slot)).unwrap_or(0);
+    let since = |slot| u64::try_from(ix.in_year(unit, slot, year)).unwrap_or(0);
+    let communes = topo.communes_under(unit) as u64;
     ALL.iter()
-        .map(|k| compute_with(state, topo, unit, year, deadline_days, *k, &pre))
+        .map(|&kpi| {
+            let (numerator, denominator) = match kpi {
+                Kpi::InspectionCoverage => (at(Slot::Inspected), since(Slot::Active)),
+                Kpi::CommunesWithAwareness => (at(Slot::AwarenessCommunes), communes),
+                Kpi::CommunesWithPlan => (at(Slot::PlanCommunes), communes),
+                Kpi::TipoffsOnTime => (
+                    u64::try_from(ix.tips_closed_within(unit, year, deadline_days)).unwrap_or(0),
+                    at(Slot::TipsReceived),
+                ),
+                Kpi::ServiceAccess => (at(Slot::ClientsServed), at(Slot::ClientsInNeed)),
+                Kpi::PilotModelCoverage => (since(Slot::PilotCommunes), communes),
+                Kpi::WorkersReached => (at(Slot::WorkersReached), since(Slot::ActiveWorkers)),
+                Kpi::HealthyCommunes => (at(Slot::HealthyCommunes), communes),
+                Kpi::ViolationsHandled => (at(Slot::ViolationsHandled), at(Slot::Violations)),
+                Kpi::Unspecified => (0, 0),
+            };
+            figure(state, topo, unit, year, kpi, numerator, denominator)
+        })
         .collect()
 }
 
-fn count(it: impl Iterator<Item = bool>) -> (u64, u64) {
-    it.fold((0, 0), |(n, d), hit| (n + u64::from(hit), d + 1))
+/// Distinct clients with a need, and of those served, in `period` under
+/// `unit`, from the KPI index.
+pub fn clients(state: &State, unit: UnitId, period: Period) -> (u64, u64) {
+    let n = |slot| u64::try_from(state.index.at(unit, period, slot)).unwrap_or(0);
+    (n(Slot::ClientsInNeed), n(Slot::ClientsServed))
 }
 
-/// One KPI for `unit` and `year`.
-pub fn compute_one(
-    state: &State,
-    topo: &Topology,
-    unit: UnitId,
-    year: i32,
-    deadline_days: i32,
-    kpi: Kpi,
-) -> KpiFigure {
-    let pre = prepass(state, topo, unit, year);
-    compute_with(state, topo, unit, year, deadline_days, kpi, &pre)
-}
+/// The KPIs and client counts computed by scanning the registries, as DESIGN.md
+/// §8 defines them. Slow (every business, tip-off and client each time);
+/// kept as the reference the KPI index is tested and reconciled against.
+pub mod scan {
+    use super::*;
 
-#[allow(clippy::too_many_arguments)]
-fn compute_with(
-    state: &State,
-    topo: &Topology,
-    unit: UnitId,
-    year: i32,
-    deadline_days: i32,
-    kpi: Kpi,
-    pre: &Prepass<'_>,
-) -> KpiFigure {
-    let p = &state.proj;
-    let within = |u: UnitId| topo.is_within(u, unit);
-    let cs = || pre.communes.iter().copied();
-    let positive = |v: Option<&i64>| v.is_some_and(|n| *n > 0);
-    let (numerator, denominator) = match kpi {
-        Kpi::InspectionCoverage => count(
-            pre.active
+    /// What several KPIs of one (unit, year) share, computed once per request.
+    struct Prepass<'a> {
+        communes: Vec<UnitId>,
+        /// Conditional businesses of the subtree active during the year: id, workers.
+        active: Vec<(&'a String, u32)>,
+    }
+
+    fn prepass<'a>(state: &'a State, topo: &Topology, unit: UnitId, year: i32) -> Prepass<'a> {
+        Prepass {
+            communes: communes(topo, unit),
+            active: state
+                .proj
+                .businesses
                 .iter()
-                .map(|(id, _)| positive(p.inspected.get(*id).and_then(|m| m.get(&year)))),
-        ),
-        Kpi::CommunesWithAwareness => count(cs().map(|c| positive(p.awareness.get(&(c, year))))),
-        Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
-        Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
-            let (_, u, received) = *t.received.iter().min_by_key(|r| (r.2, r.0))?;
-            if !within(u) || year_of(received) != year {
-                return None;
-            }
-            let closed = t.closed.iter().map(|c| c.1).min();
-            Some(closed.is_some_and(|c| c - received <= deadline_days))
-        })),
-        Kpi::ServiceAccess => count(p.clients.values().filter_map(|c| {
-            let in_year = |m: &(UnitId, i32)| within(m.0) && m.1.div_euclid(12) == year;
-            let needed = c.needs.iter().any(|(m, n)| *n > 0 && in_year(m));
-            needed.then(|| c.services.iter().any(|(m, n)| *n > 0 && in_year(m)))
-        })),
-        Kpi::PilotModelCoverage => {
-            let with_pilot: std::collections::HashSet<UnitId> = p
-                .pilots
-                .values()
-                .filter_map(|m| {
-                    let (_, u, start) = *m.started.iter().min_by_key(|s| (s.2, s.0))?;
-                    let end = m.ended.iter().map(|e| e.1).min();
-                    (year_of(start) <= year && end.is_none_or(|e| year_of(e) >= year)).then_some(u)
+                .filter_map(|(id, b)| {
+                    let v = b.view()?;
+                    (v.conditional && topo.is_within(v.unit, unit) && Business::active_in(&v, year))
+                        .then_some((id, v.workers))
                 })
-                .collect();
-            count(cs().map(|c| with_pilot.contains(&c)))
+                .collect(),
         }
-        Kpi::WorkersReached => {
-            let reached: i64 = p
-                .workers_reached
-                .iter()
-                .filter(|((u, y), _)| *y == year && within(*u))
-                .map(|(_, n)| *n)
-                .sum();
-            let workers: u64 = pre.active.iter().map(|(_, w)| u64::from(*w)).sum();
-            (u64::try_from(reached).unwrap_or(0), workers)
+    }
+
+    /// Every KPI for `unit` and `year`.
+    pub fn compute(
+        state: &State,
+        topo: &Topology,
+        unit: UnitId,
+        year: i32,
+        deadline_days: i32,
+    ) -> Vec<KpiFigure> {
+        let pre = prepass(state, topo, unit, year);
+        ALL.iter()
+            .map(|k| compute_with(state, topo, unit, year, deadline_days, *k, &pre))
+            .collect()
+    }
+
+    fn count(it: impl Iterator<Item = bool>) -> (u64, u64) {
+        it.fold((0, 0), |(n, d), hit| (n + u64::from(hit), d + 1))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compute_with(
+        state: &State,
+        topo: &Topology,
+        unit: UnitId,
+        year: i32,
+        deadline_days: i32,
+        kpi: Kpi,
+        pre: &Prepass<'_>,
+    ) -> KpiFigure {
+        let p = &state.proj;
+        let within = |u: UnitId| topo.is_within(u, unit);
+        let cs = || pre.communes.iter().copied();
+        let positive = |v: Option<&i64>| v.is_some_and(|n| *n > 0);
+        let (numerator, denominator) = match kpi {
+            Kpi::InspectionCoverage => count(
+                pre.active
+                    .iter()
+                    .map(|(id, _)| positive(p.inspected.get(*id).and_then(|m| m.get(&year)))),
+            ),
+            Kpi::CommunesWithAwareness => {
+                count(cs().map(|c| positive(p.awareness.get(&(c, year)))))
+            }
+            Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
+            Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
+                let (_, u, received) = *t.received.iter().min_by_key(|r| (r.2, r.0))?;
+                if !within(u) || year_of(received) != year {
+                    return None;
+                }
+                let closed = t.closed.iter().map(|c| c.1).min();
+                Some(closed.is_some_and(|c| c - received <= deadline_days))
+            })),
+            Kpi::ServiceAccess => count(p.clients.values().filter_map(|c| {
+                let in_year = |m: &(UnitId, i32)| within(m.0) && m.1.div_euclid(12) == year;
+                let needed = c.needs.iter().any(|(m, n)| *n > 0 && in_year(m));
+                needed.then(|| c.services.iter().any(|(m, n)| *n > 0 && in_year(m)))
+            })),
+            Kpi::PilotModelCoverage => {
+                let with_pilot: std::collections::HashSet<UnitId> = p
+                    .pilots
+                    .values()
+                    .filter_map(|m| {
+                        let (_, u, start) = *m.started.iter().min_by_key(|s| (s.2, s.0))?;
+                        let end = m.ended.iter().map(|e| e.1).min();
+                        (year_of(start) <= year && end.is_none_or(|e| year_of(e) >= year))
+                            .then_some(u)
+                    })
+                    .collect();
+                count(cs().map(|c| with_pilot.contains(&c)))
+            }
+            Kpi::WorkersReached => {
+                let reached: i64 = p
+                    .workers_reached
+                    .iter()
+                    .filter(|((u, y), _)| *y == year && within(*u))
+                    .map(|(_, n)| *n)
+                    .sum();
+                let workers: u64 = pre.active.iter().map(|(_, w)| u64::from(*w)).sum();
+                (u64::try_from(reached).unwrap_or(0), workers)
+            }
+            Kpi::HealthyCommunes => count(cs().map(|c| {
+                p.healthy
+                    .get(&(c, year))
+                    .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
+                    .is_some_and(|(_, _, class)| *class == HealthyClass::Healthy as i32)
+            })),
+            Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
+                let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;
+                (within(u) && year_of(d) == year).then_some(!v.handled.is_empty())
+            })),
+            Kpi::Unspecified => (0, 0),
+        };
+        figure(state, topo, unit, year, kpi, numerator, denominator)
+    }
+
+    /// Distinct clients with a need, and of those served, in the months `[from, to]` under `unit`.
+    pub fn clients(
+        state: &State,
+        topo: &Topology,
+        unit: UnitId,
+        from_month: i32,
+        to_month: i32,
+    ) -> (u64, u64) {
+        let mut in_need = 0;
+        let mut served = 0;
+        for c in state.proj.clients.values() {
+            let hit = |m: &(UnitId, i32), n: &i64| {
+                *n > 0 && m.1 >= from_month && m.1 <= to_month && topo.is_within(m.0, unit)
+            };
+            if c.needs.iter().any(|(m, n)| hit(m, n)) {
+                in_need += 1;
+                if c.services.iter().any(|(m, n)| hit(m, n)) {
+                    served += 1;
+                }
+            }
         }
-        Kpi::HealthyCommunes => count(cs().map(|c| {
-            p.healthy
-                .get(&(c, year))
-                .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
-                .is_some_and(|(_, _, class)| *class == HealthyClass::Healthy as i32)
-        })),
-        Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
-            let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;
-            (within(u) && year_of(d) == year).then_some(!v.handled.is_empty())
-        })),
-        Kpi::Unspecified => (0, 0),
-    };
+        (in_need, served)
+    }
+}
+
+/// A KPI's figures with the target that applies to `unit`.
+fn figure(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    year: i32,
+    kpi: Kpi,
+    numerator: u64,
+    denominator: u64,
+) -> KpiFigure {
     KpiFigure {
         kpi,
         numerator,
@@ -231,30 +313,6 @@ pub fn target(
                 .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
                 .map(|(_, _, bp)| (*bp, u))
         })
-}
-
-/// Distinct clients with a need, and of those served, in the months `[from, to]` under `unit`.
-pub fn clients(
-    state: &State,
-    topo: &Topology,
-    unit: UnitId,
-    from_month: i32,
-    to_month: i32,
-) -> (u64, u64) {
-    let mut in_need = 0;
-    let mut served = 0;
-    for c in state.proj.clients.values() {
-        let hit = |m: &(UnitId, i32), n: &i64| {
-            *n > 0 && m.1 >= from_month && m.1 <= to_month && topo.is_within(m.0, unit)
-        };
-        if c.needs.iter().any(|(m, n)| hit(m, n)) {
-            in_need += 1;
-            if c.services.iter().any(|(m, n)| hit(m, n)) {
-                served += 1;
-            }
-        }
-    }
-    (in_need, served)
 }
 
 /// Month index of a date, re-exported for queries.

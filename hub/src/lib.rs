@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod follower;
 pub mod i18n;
+pub mod index;
 pub mod kpi;
 pub mod query;
 pub mod reconcile;
@@ -71,6 +72,8 @@ pub struct FollowStatus {
     pub connected: bool,
     /// Last error, for people.
     pub last_error: String,
+    /// What the node held when last asked (for lag in events).
+    pub node: Option<follower::NodeHeads>,
 }
 
 /// A running hub: what the query service, the follower and the web page share.
@@ -94,6 +97,15 @@ impl Hub {
     /// Read access to the state.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         follower::read(&self.state)
+    }
+
+    /// What the followed node held when last asked.
+    pub fn node_heads(&self) -> Option<follower::NodeHeads> {
+        self.follow
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .node
+            .clone()
     }
 
     /// Writes the state and its checkpoint.
@@ -246,13 +258,21 @@ async fn follow(hub: Arc<Hub>, tls: LoadedTls, config: Config, shutdown: Cancell
             let on_applied = move |c: u64| {
                 h2.changed.send_replace(c);
             };
+            let h3 = hub.clone();
+            let on_heads = move |heads: follower::NodeHeads| {
+                h3.follow.lock().unwrap_or_else(|p| p.into_inner()).node = Some(heads);
+            };
+            let hooks = follower::Hooks {
+                save: &save,
+                on_applied: &on_applied,
+                on_heads: &on_heads,
+            };
             follower::follow_once(
                 &mut source,
                 &hub.topology,
                 &hub.state,
                 every,
-                &save,
-                &on_applied,
+                &hooks,
                 &shutdown,
             )
             .await

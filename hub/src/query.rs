@@ -2,6 +2,7 @@
 //! service that serves them (role `operator`). The web page uses the same
 //! functions.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sync178_shared::period::Period;
@@ -18,8 +19,9 @@ use sync178_shared::unit::{Level, UnitId};
 use tonic::{Request, Response, Status};
 
 use crate::Hub;
+use crate::follower::NodeHeads;
 use crate::kpi::{self, SUPPRESS_BELOW};
-use crate::state::{State, metric, metric_names};
+use crate::state::{OriginSeen, State, metric, metric_names};
 
 /// A query that cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,9 +181,7 @@ fn rollup_of(state: &State, topo: &Topology, unit: UnitId, p: Period, no_suppres
             suppressed: false,
         })
         .collect();
-    let first = kpi::month_index(p.first_day());
-    let last = kpi::month_index(p.last_day());
-    let (in_need, served) = kpi::clients(state, topo, unit, first, last);
+    let (in_need, served) = kpi::clients(state, unit, p);
     for (n, v) in [("clients.in_need", in_need), ("clients.served", served)] {
         let suppressed = !no_suppress && v > 0 && v < SUPPRESS_BELOW;
         metrics.push(Metric {
@@ -253,23 +253,46 @@ pub fn completeness(
 }
 
 /// Per origin under `unit`: last event recorded and received, lag.
-pub fn sync_status(state: &State, topo: &Topology, unit: UnitId) -> SyncStatusResponse {
+pub fn sync_status(
+    state: &State,
+    topo: &Topology,
+    unit: UnitId,
+    node: Option<&NodeHeads>,
+) -> SyncStatusResponse {
+    let empty = BTreeMap::new();
+    let node_seqs = node.map_or(&empty, |n| &n.seqs);
+    // Origins the hub applied, and those the node holds that it has not.
+    let mut origins: BTreeMap<UnitId, OriginSeen> = state
+        .origins
+        .iter()
+        .filter(|(o, _)| topo.is_within(**o, unit))
+        .map(|(o, s)| (*o, *s))
+        .collect();
+    for o in node_seqs.keys().filter(|o| topo.is_within(**o, unit)) {
+        origins.entry(*o).or_default();
+    }
     SyncStatusResponse {
         checkpoint: state.checkpoint,
-        origins: state
-            .origins
-            .iter()
-            .filter(|(o, _)| topo.is_within(**o, unit))
-            .map(|(o, s)| OriginLag {
-                origin: o.to_string(),
-                name: name(topo, *o),
-                last_seq: s.last_seq,
-                last_recorded_at: s.last_recorded_at,
-                last_received_at: s.last_received_at,
-                lag_ms: (s.last_received_at - s.last_recorded_at).max(0),
+        origins: origins
+            .into_iter()
+            .map(|(o, s)| {
+                let node_seq = node_seqs.get(&o).copied().unwrap_or(0);
+                OriginLag {
+                    origin: o.to_string(),
+                    name: name(topo, o),
+                    last_seq: s.last_seq,
+                    last_recorded_at: s.last_recorded_at,
+                    last_received_at: s.last_received_at,
+                    lag_ms: (s.last_received_at - s.last_recorded_at).max(0),
+                    node_seq,
+                    lag_events: node_seq.saturating_sub(s.last_seq),
+                }
             })
             .collect(),
         skipped: state.skipped.values().sum(),
+        node_next_position: node.map_or(0, |n| n.next_position),
+        lag_events: node.map_or(0, |n| n.next_position.saturating_sub(state.checkpoint)),
+        heads_at: node.map_or(0, |n| n.at_ms),
     }
 }
 
@@ -404,7 +427,12 @@ impl Query for QueryService {
         } else {
             unit(&h.topology, &r.unit)?
         };
-        Ok(Response::new(sync_status(&h.read(), &h.topology, u)))
+        Ok(Response::new(sync_status(
+            &h.read(),
+            &h.topology,
+            u,
+            h.node_heads().as_ref(),
+        )))
     }
 
     async fn units(&self, req: Request<UnitsRequest>) -> Result<Response<UnitsResponse>, Status> {

@@ -20,6 +20,8 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use sync178_shared::validate::CURRENT_SCHEMA;
 
+use crate::index::{self, KpiIndex};
+
 /// An event's place in its origin's chain: the key of its contributions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct EvKey {
@@ -49,6 +51,19 @@ pub fn year_of(n: Day) -> i32 {
 /// Month index `year * 12 + month - 1` of a day.
 pub fn month_of(n: Day) -> i32 {
     date_of(n).map_or(0, |d| d.year() * 12 + i32::from(u8::from(d.month())) - 1)
+}
+
+/// The index of base metric `$name`, resolved at compile time (a name that
+/// is not a metric does not compile).
+macro_rules! m {
+    ($name:literal) => {
+        const {
+            match metric::find($name) {
+                Some(i) => i,
+                None => panic!(concat!("unknown metric ", $name)),
+            }
+        }
+    };
 }
 
 /// The roll-up metrics kept per (unit, period), by index.
@@ -87,9 +102,32 @@ pub mod metric {
         "healthy.assessments",
         "corrections",
     ];
-    /// Index of a base metric.
-    pub fn base(name: &str) -> usize {
-        BASE.iter().position(|n| *n == name).unwrap_or(0)
+    /// Index of a base metric (0, `events`, for an unknown name).
+    pub const fn base(name: &str) -> usize {
+        match find(name) {
+            Some(i) => i,
+            None => 0,
+        }
+    }
+    /// Index of a base metric, if `name` is one. A `const fn`, so the apply
+    /// path resolves (and checks) names at compile time.
+    pub const fn find(name: &str) -> Option<usize> {
+        let name = name.as_bytes();
+        let mut i = 0;
+        while i < BASE.len() {
+            let n = BASE[i].as_bytes();
+            if n.len() == name.len() {
+                let mut j = 0;
+                while j < n.len() && n[j] == name[j] {
+                    j += 1;
+                }
+                if j == n.len() {
+                    return Some(i);
+                }
+            }
+            i += 1;
+        }
+        None
     }
     pub(crate) const ACTS: usize = 100;
     pub(crate) const FORMS: usize = 8;
@@ -296,6 +334,10 @@ pub struct State {
     pub origins: BTreeMap<UnitId, OriginSeen>,
     /// Events skipped, and why (not digested: counts of what was not applied).
     pub skipped: BTreeMap<String, u64>,
+    /// KPI counters derived from the projections, kept on apply (digested
+    /// as `kpi_index`, so a replay checks them too; tests also check them
+    /// against [`KpiIndex::build`]).
+    pub index: KpiIndex,
 }
 
 /// Why an event was skipped rather than applied.
@@ -423,7 +465,7 @@ impl State {
                         replacement: None,
                     },
                 );
-                self.bump(topo, unit, day, metric::base("corrections"), 1);
+                self.bump(topo, unit, day, &[(m!("corrections"), 1)]);
                 Ok(())
             }
             Some(Kind::EventCorrected(c)) => {
@@ -475,7 +517,7 @@ impl State {
                         replacement: Some((nu, nd, new_body.encode_to_vec())),
                     },
                 );
-                self.bump(topo, unit, day, metric::base("corrections"), 1);
+                self.bump(topo, unit, day, &[(m!("corrections"), 1)]);
                 Ok(())
             }
             _ => {
@@ -554,9 +596,10 @@ impl State {
         ))
     }
 
-    /// Adds `sign` × metric `m` to `unit` and its ancestors, for every period containing `day`.
-    fn bump(&mut self, topo: &Topology, unit: UnitId, day: Day, m: usize, by: i64) {
-        if by == 0 {
+    /// Adds each (metric, amount) of `bumps` to `unit` and its ancestors,
+    /// for every period containing `day`: one cell lookup per (unit, period).
+    fn bump(&mut self, topo: &Topology, unit: UnitId, day: Day, bumps: &[(usize, i64)]) {
+        if bumps.iter().all(|(_, by)| *by == 0) {
             return;
         }
         let Some(date) = date_of(day) else { return };
@@ -568,20 +611,44 @@ impl State {
                     .cells
                     .entry((u, p))
                     .or_insert_with(|| vec![0; metric::LEN]);
-                cell[m] += by;
+                for &(m, by) in bumps {
+                    cell[m] += by;
+                }
             }
         }
     }
 
+    /// Adds (`sign` 1) or takes back (`sign` -1) what `f` counts for, in
+    /// the projections and in the KPI index.
     fn contribute(&mut self, topo: &Topology, f: &Fact<'_>, sign: i64) {
+        let touched = match &f.body.kind {
+            Some(kind) => index::touched(&self.proj, kind, f.unit, f.day),
+            None => Vec::new(),
+        };
+        let before = index::contribution(&self.proj, topo, &touched);
+        self.project(topo, f, sign);
+        let after = index::contribution(&self.proj, topo, &touched);
+        self.index.change(topo, before, after);
+    }
+
+    /// Whether the KPI index equals one built from the projections.
+    pub fn index_is_consistent(&self, topo: &Topology) -> bool {
+        self.index == KpiIndex::build(&self.proj, topo)
+    }
+
+    fn project(&mut self, topo: &Topology, f: &Fact<'_>, sign: i64) {
         let (unit, day, key) = (f.unit, f.day, f.key);
         let year = year_of(day);
-        let m = metric::base;
-        self.bump(topo, unit, day, m("events"), sign);
-        let Some(kind) = &f.body.kind else { return };
+        // Roll-up metrics to add, applied to the cells in one pass.
+        let mut bumps: Vec<(usize, i64)> = Vec::with_capacity(8);
+        bumps.push((m!("events"), sign));
+        let Some(kind) = &f.body.kind else {
+            self.bump(topo, unit, day, &bumps);
+            return;
+        };
         match kind {
             Kind::BusinessRegistered(b) => {
-                self.bump(topo, unit, day, m("businesses.registered"), sign);
+                bumps.push((m!("businesses.registered"), sign));
                 let e = self
                     .proj
                     .businesses
@@ -608,7 +675,7 @@ impl State {
                 );
             }
             Kind::BusinessClosed(b) => {
-                self.bump(topo, unit, day, m("businesses.closed"), sign);
+                bumps.push((m!("businesses.closed"), sign));
                 let e = self
                     .proj
                     .businesses
@@ -617,20 +684,17 @@ impl State {
                 edit(&mut e.closures, sign, (key, day), |x| x.0 == key);
             }
             Kind::InspectionConducted(i) => {
-                self.bump(topo, unit, day, m("inspections"), sign);
+                bumps.push((m!("inspections"), sign));
                 let mode = if i.mode == InspectionMode::Unannounced as i32 {
-                    "inspections.unannounced"
+                    m!("inspections.unannounced")
                 } else {
-                    "inspections.planned"
+                    m!("inspections.planned")
                 };
-                self.bump(topo, unit, day, m(mode), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("inspections.workers_reached"),
+                bumps.push((mode, sign));
+                bumps.push((
+                    m!("inspections.workers_reached"),
                     sign * i64::from(i.workers_reached),
-                );
+                ));
                 *self
                     .proj
                     .inspected
@@ -642,67 +706,52 @@ impl State {
                     sign * i64::from(i.workers_reached);
             }
             Kind::ViolationRecorded(v) => {
-                self.bump(topo, unit, day, m("violations"), sign);
-                self.bump(topo, unit, day, metric::act(v.act), sign);
+                bumps.push((m!("violations"), sign));
+                bumps.push((metric::act(v.act), sign));
                 let e = self.proj.violations.entry(v.record_no.clone()).or_default();
                 edit(&mut e.recorded, sign, (key, unit, day), |x| x.0 == key);
             }
             Kind::PenaltyDecided(p) => {
-                self.bump(topo, unit, day, m("penalties"), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("penalties.fines_vnd"),
+                bumps.push((m!("penalties"), sign));
+                bumps.push((
+                    m!("penalties.fines_vnd"),
                     sign * i64::try_from(p.fine_vnd).unwrap_or(i64::MAX),
-                );
+                ));
                 let e = self.proj.violations.entry(p.record_no.clone()).or_default();
                 edit(&mut e.handled, sign, key, |x| *x == key);
             }
             Kind::CaseReferred(r) => {
-                self.bump(topo, unit, day, m("referrals"), sign);
+                bumps.push((m!("referrals"), sign));
                 let e = self.proj.violations.entry(r.record_no.clone()).or_default();
                 edit(&mut e.handled, sign, key, |x| *x == key);
             }
             Kind::TipReceived(t) => {
-                self.bump(topo, unit, day, m("tipoffs.received"), sign);
+                bumps.push((m!("tipoffs.received"), sign));
                 let e = self.proj.tips.entry(t.tip_id.clone()).or_default();
                 edit(&mut e.received, sign, (key, unit, day), |x| x.0 == key);
             }
             Kind::TipVerified(t) => {
-                self.bump(topo, unit, day, m("tipoffs.verified"), sign);
+                bumps.push((m!("tipoffs.verified"), sign));
                 let e = self.proj.tips.entry(t.tip_id.clone()).or_default();
                 edit(&mut e.verified, sign, (key, day), |x| x.0 == key);
             }
             Kind::TipClosed(t) => {
-                self.bump(topo, unit, day, m("tipoffs.closed"), sign);
+                bumps.push((m!("tipoffs.closed"), sign));
                 let e = self.proj.tips.entry(t.tip_id.clone()).or_default();
                 edit(&mut e.closed, sign, (key, day), |x| x.0 == key);
             }
             Kind::AwarenessActivityHeld(a) => {
-                self.bump(topo, unit, day, m("awareness.activities"), sign);
-                self.bump(topo, unit, day, metric::form(a.form), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("awareness.participants"),
+                bumps.push((m!("awareness.activities"), sign));
+                bumps.push((metric::form(a.form), sign));
+                bumps.push((
+                    m!("awareness.participants"),
                     sign * i64::from(a.participants),
-                );
-                self.bump(
-                    topo,
-                    unit,
-                    day,
+                ));
+                bumps.push((
                     metric::audience(a.audience),
                     sign * i64::from(a.participants),
-                );
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("awareness.leaflets"),
-                    sign * i64::from(a.leaflets),
-                );
+                ));
+                bumps.push((m!("awareness.leaflets"), sign * i64::from(a.leaflets)));
                 *self.proj.awareness.entry((unit, year)).or_default() += sign;
                 if a.audience == Audience::BusinessWorkers as i32 {
                     *self.proj.workers_reached.entry((unit, year)).or_default() +=
@@ -710,25 +759,22 @@ impl State {
                 }
             }
             Kind::ClientNeedAssessed(c) => {
-                self.bump(topo, unit, day, m("clients.assessments"), sign);
+                bumps.push((m!("clients.assessments"), sign));
                 let e = self.proj.clients.entry(c.client_ref.clone()).or_default();
                 *e.needs.entry((unit, month_of(day))).or_default() += sign;
             }
             Kind::SupportServiceProvided(s) => {
-                self.bump(topo, unit, day, m("services.provided"), sign);
-                self.bump(topo, unit, day, metric::service(s.service), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("services.cost_vnd"),
+                bumps.push((m!("services.provided"), sign));
+                bumps.push((metric::service(s.service), sign));
+                bumps.push((
+                    m!("services.cost_vnd"),
                     sign * i64::try_from(s.cost_vnd).unwrap_or(i64::MAX),
-                );
+                ));
                 let e = self.proj.clients.entry(s.client_ref.clone()).or_default();
                 *e.services.entry((unit, month_of(day))).or_default() += sign;
             }
             Kind::PlanAdopted(p) => {
-                self.bump(topo, unit, day, m("plans.adopted"), sign);
+                bumps.push((m!("plans.adopted"), sign));
                 *self.proj.plans.entry((unit, p.year as i32)).or_default() += sign;
             }
             Kind::TargetSet(t) => {
@@ -740,49 +786,37 @@ impl State {
                 edit(e, sign, (f.recorded_at, key, t.target_bp), |x| x.1 == key);
             }
             Kind::PilotModelStarted(p) => {
-                self.bump(topo, unit, day, m("pilot_models.started"), sign);
+                bumps.push((m!("pilot_models.started"), sign));
                 let e = self.proj.pilots.entry(p.model_id.clone()).or_default();
                 edit(&mut e.started, sign, (key, unit, day), |x| x.0 == key);
             }
             Kind::PilotModelEnded(p) => {
-                self.bump(topo, unit, day, m("pilot_models.ended"), sign);
+                bumps.push((m!("pilot_models.ended"), sign));
                 let e = self.proj.pilots.entry(p.model_id.clone()).or_default();
                 edit(&mut e.ended, sign, (key, day), |x| x.0 == key);
             }
             Kind::HealthyCommuneAssessed(h) => {
-                self.bump(topo, unit, day, m("healthy.assessments"), sign);
+                bumps.push((m!("healthy.assessments"), sign));
                 let e = self.proj.healthy.entry((unit, h.year as i32)).or_default();
                 edit(e, sign, (f.recorded_at, key, h.classification), |x| {
                     x.1 == key
                 });
             }
             Kind::VolunteerTeamReported(v) => {
-                self.bump(topo, unit, day, m("volunteer_teams.reports"), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("volunteer_teams.members"),
-                    sign * i64::from(v.members),
-                );
+                bumps.push((m!("volunteer_teams.reports"), sign));
+                bumps.push((m!("volunteer_teams.members"), sign * i64::from(v.members)));
             }
             Kind::TrainingHeld(t) => {
-                self.bump(topo, unit, day, m("trainings"), sign);
-                self.bump(
-                    topo,
-                    unit,
-                    day,
-                    m("trainings.trainees"),
-                    sign * i64::from(t.trainees),
-                );
+                bumps.push((m!("trainings"), sign));
+                bumps.push((m!("trainings.trainees"), sign * i64::from(t.trainees)));
             }
             Kind::HotspotIdentified(h) => {
-                self.bump(topo, unit, day, m("hotspots.identified"), sign);
+                bumps.push((m!("hotspots.identified"), sign));
                 let e = self.proj.hotspots.entry(h.hotspot_id.clone()).or_default();
                 edit(&mut e.0, sign, (key, unit), |x| x.0 == key);
             }
             Kind::HotspotCleared(h) => {
-                self.bump(topo, unit, day, m("hotspots.cleared"), sign);
+                bumps.push((m!("hotspots.cleared"), sign));
                 self.proj
                     .hotspots
                     .entry(h.hotspot_id.clone())
@@ -791,9 +825,10 @@ impl State {
             }
             Kind::EventVoided(_) | Kind::EventCorrected(_) => {}
         }
+        self.bump(topo, unit, day, &bumps);
     }
 
-    /// Digest of the projections, and of each projection on its own.
+    /// Digest of the projections and the KPI index, and of each on its own.
     pub fn digest(&self) -> (blake3::Hash, Vec<(&'static str, blake3::Hash)>) {
         fn h<T: Serialize>(v: &T) -> blake3::Hash {
             blake3::hash(&postcard::to_allocvec(v).unwrap_or_default())
@@ -814,6 +849,7 @@ impl State {
             ("violations", h(&p.violations)),
             ("hotspots", h(&p.hotspots)),
             ("overrides", h(&p.overrides)),
+            ("kpi_index", h(&self.index)),
         ];
         let mut all = blake3::Hasher::new();
         all.update(&self.checkpoint.to_be_bytes());

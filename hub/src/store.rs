@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::state::State;
 
 /// Format of the stored state; bumped on any incompatible change.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 const STATE_KEY: &[u8] = b"state";
 const META_KEY: &[u8] = b"meta";
@@ -61,12 +61,21 @@ impl Store {
             }
             Some(v) if v.as_ref() == meta.as_bytes() => {}
             Some(v) => {
+                let held = String::from_utf8_lossy(&v).into_owned();
+                let reason = match held.split_once(' ') {
+                    Some((format, of)) if of == node && format != FORMAT.to_string() => format!(
+                        "written by another sync178-hub version (state format {format}, this \
+                         build reads {FORMAT}); the state is derived from the node's feed, so \
+                         move the folder aside and start the hub: it rebuilds from position 0"
+                    ),
+                    _ => format!(
+                        "holds \"{held}\" (format and followed node), not \"{meta}\"; \
+                         each hub keeps its own folder"
+                    ),
+                };
                 return Err(StoreError::Incompatible {
                     path: path.to_path_buf(),
-                    reason: format!(
-                        "holds \"{}\" (format and followed node), not \"{meta}\"",
-                        String::from_utf8_lossy(&v)
-                    ),
+                    reason,
                 });
             }
         }
@@ -104,5 +113,55 @@ impl Store {
         self.db.insert(STATE_KEY, bytes)?;
         self.db.flush()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(r: Result<Store, StoreError>) -> String {
+        match r {
+            Err(StoreError::Incompatible { reason, .. }) => reason,
+            other => panic!("expected an incompatible store, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_store_of_another_node_or_format_is_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state");
+        let store = Store::open(&path, "p33").expect("opens");
+        let state = State {
+            checkpoint: 7,
+            ..State::default()
+        };
+        store.save(&state).expect("saves");
+        drop(store);
+        assert_eq!(
+            Store::open(&path, "p33")
+                .expect("reopens")
+                .load()
+                .expect("loads"),
+            state
+        );
+
+        let other = reason(Store::open(&path, "p01"));
+        let held = format!("\"{FORMAT} p33\"");
+        assert!(
+            other.contains(&held) && other.contains("own folder"),
+            "{other}"
+        );
+
+        // A folder written by an older build, same node.
+        let db = sled::open(&path).expect("sled");
+        db.insert(META_KEY, b"1 p33".as_slice()).expect("insert");
+        db.flush().expect("flush");
+        drop(db);
+        let older = reason(Store::open(&path, "p33"));
+        assert!(
+            older.contains("state format 1") && older.contains("rebuilds from position 0"),
+            "{older}"
+        );
     }
 }

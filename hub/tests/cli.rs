@@ -544,10 +544,22 @@ fn completeness_sync_status_and_units_read_in_both_languages() {
             last_recorded_at: NOW - 10 * 60_000,
             last_received_at: NOW - 5 * 60_000,
             lag_ms: 5 * 60_000,
+            node_seq: 1_251,
+            lag_events: 250,
         }],
+        node_next_position: 12_600,
+        lag_events: 255,
+        heads_at: NOW - 2_000,
     };
     let vi = render_sync_status(&s, Lang::Vi, NOW);
-    has_all(&vi, &["12.345", "Sự kiện bỏ qua: 2"]);
+    has_all(
+        &vi,
+        &[
+            "12.345",
+            "Sự kiện bỏ qua: 2",
+            "Nút nguồn đang giữ (sự kiện) / chưa về hub: 12.600 / 255",
+        ],
+    );
     assert_eq!(
         row(&vi, "c11950"),
         [
@@ -556,11 +568,21 @@ fn completeness_sync_status_and_units_read_in_both_languages() {
             "1.001",
             "10 phút trước",
             "5 phút trước",
-            "5 phút"
+            "5 phút",
+            "250"
         ]
     );
     let en = render_sync_status(&s, Lang::En, NOW);
     assert_eq!(row(&en, "c11950")[5], "5 min");
+    assert_eq!(row(&en, "c11950")[6], "250");
+    // Before the node was asked, lag in events is unknown, not zero.
+    let unknown = SyncStatusResponse {
+        heads_at: 0,
+        ..s.clone()
+    };
+    let en = render_sync_status(&unknown, Lang::En, NOW);
+    assert_eq!(row(&en, "c11950")[6], "—");
+    assert!(!en.contains("The node holds"), "{en}");
     has_all(
         &render_sync_status(&SyncStatusResponse::default(), Lang::En, NOW),
         &["nothing received yet"],

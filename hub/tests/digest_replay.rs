@@ -6,7 +6,9 @@ mod common;
 
 use common::{Script, topology};
 use proptest::prelude::*;
+use sync178_hub::kpi;
 use sync178_hub::state::State;
+use sync178_shared::period::Period;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::*;
 
@@ -22,6 +24,9 @@ enum Step {
     Tip(usize, u8, bool),
     Client(usize, u8, bool),
     Healthy(usize, bool),
+    Pilot(usize, u8, bool),
+    Violation(usize, u8, bool),
+    Plan(usize),
     Void(usize),
     Correct(usize, u8),
 }
@@ -37,21 +42,28 @@ fn step() -> impl Strategy<Value = Step> {
         (c.clone(), 0u8..3, any::<bool>()).prop_map(|(c, t, close)| Step::Tip(c, t, close)),
         (c.clone(), 0u8..6, any::<bool>()).prop_map(|(c, k, served)| Step::Client(c, k, served)),
         (c.clone(), any::<bool>()).prop_map(|(c, h)| Step::Healthy(c, h)),
+        (c.clone(), 0u8..2, any::<bool>()).prop_map(|(c, m, end)| Step::Pilot(c, m, end)),
+        (c.clone(), 0u8..3, any::<bool>()).prop_map(|(c, r, h)| Step::Violation(c, r, h)),
+        c.clone().prop_map(Step::Plan),
         (0usize..100).prop_map(Step::Void),
         (0usize..100, 1u8..13).prop_map(|(t, m)| Step::Correct(t, m)),
     ]
 }
 
-fn build(steps: &[Step]) -> Script {
+/// Years the random histories spread over.
+const YEARS: [i32; 3] = [2023, 2024, 2025];
+
+fn build(steps: &[(Step, usize)]) -> Script {
     let mut s = Script::default();
-    for st in steps {
+    for (st, y) in steps {
+        let y = YEARS[*y];
         match *st {
             Step::Business(c, b, k, w) => {
                 let unit = COMMUNES[c];
                 s.add(
                     unit,
                     unit,
-                    "2024-01-10",
+                    &format!("{y}-01-10"),
                     Kind::BusinessRegistered(BusinessRegistered {
                         business_id: format!("b{c}{b}"),
                         kind: BusinessKind::Karaoke as i32,
@@ -67,7 +79,7 @@ fn build(steps: &[Step]) -> Script {
                 s.add(
                     unit,
                     unit,
-                    &format!("2024-{m:02}-15"),
+                    &format!("{y}-{m:02}-15"),
                     Kind::InspectionConducted(InspectionConducted {
                         inspection_id: format!("i{}", s.events.len()),
                         business_id: format!("b{c}{b}"),
@@ -88,7 +100,7 @@ fn build(steps: &[Step]) -> Script {
                 s.add(
                     unit,
                     unit,
-                    "2024-06-30",
+                    &format!("{y}-06-30"),
                     Kind::BusinessClosed(BusinessClosed {
                         business_id: format!("b{c}{b}"),
                         reason: String::new(),
@@ -100,7 +112,7 @@ fn build(steps: &[Step]) -> Script {
                 s.add(
                     unit,
                     unit,
-                    "2024-05-05",
+                    &format!("{y}-05-05"),
                     Kind::AwarenessActivityHeld(AwarenessActivityHeld {
                         activity_id: format!("a{}", s.events.len()),
                         form: 1,
@@ -117,7 +129,7 @@ fn build(steps: &[Step]) -> Script {
                     s.add(
                         unit,
                         unit,
-                        "2024-03-20",
+                        &format!("{y}-03-20"),
                         Kind::TipClosed(TipClosed {
                             tip_id: id,
                             outcome: 1,
@@ -127,7 +139,7 @@ fn build(steps: &[Step]) -> Script {
                     s.add(
                         unit,
                         unit,
-                        "2024-03-01",
+                        &format!("{y}-03-01"),
                         Kind::TipReceived(TipReceived {
                             tip_id: id,
                             channel: 1,
@@ -144,7 +156,7 @@ fn build(steps: &[Step]) -> Script {
                     s.add(
                         unit,
                         unit,
-                        "2024-04-01",
+                        &format!("{y}-04-01"),
                         Kind::SupportServiceProvided(SupportServiceProvided {
                             client_ref,
                             service: 1,
@@ -156,7 +168,7 @@ fn build(steps: &[Step]) -> Script {
                     s.add(
                         unit,
                         unit,
-                        "2024-03-01",
+                        &format!("{y}-03-01"),
                         Kind::ClientNeedAssessed(ClientNeedAssessed {
                             client_ref,
                             needs: vec![1],
@@ -169,18 +181,86 @@ fn build(steps: &[Step]) -> Script {
                 s.add(
                     unit,
                     unit,
-                    "2024-12-01",
+                    &format!("{y}-12-01"),
                     Kind::HealthyCommuneAssessed(HealthyCommuneAssessed {
-                        year: 2024,
+                        year: y as u32,
                         score: 50,
                         classification: if h { 1 } else { 2 },
+                    }),
+                );
+            }
+            Step::Pilot(c, m, end) => {
+                let unit = COMMUNES[c];
+                let model_id = format!("m{c}{m}");
+                if end {
+                    s.add(
+                        unit,
+                        unit,
+                        &format!("{y}-11-30"),
+                        Kind::PilotModelEnded(PilotModelEnded {
+                            model_id,
+                            reason: String::new(),
+                        }),
+                    );
+                } else {
+                    s.add(
+                        unit,
+                        unit,
+                        &format!("{y}-02-01"),
+                        Kind::PilotModelStarted(PilotModelStarted {
+                            model_id,
+                            kind: 1,
+                            budget_vnd: 10,
+                        }),
+                    );
+                }
+            }
+            Step::Violation(c, r, handled) => {
+                let unit = COMMUNES[c];
+                let record_no = format!("v{c}{r}");
+                if handled {
+                    s.add(
+                        unit,
+                        unit,
+                        &format!("{y}-08-01"),
+                        Kind::PenaltyDecided(PenaltyDecided {
+                            decision_no: "d".into(),
+                            record_no,
+                            kind: 1,
+                            fine_vnd: 1_000_000,
+                            suspension_months: 0,
+                        }),
+                    );
+                } else {
+                    s.add(
+                        unit,
+                        unit,
+                        &format!("{y}-07-01"),
+                        Kind::ViolationRecorded(ViolationRecorded {
+                            record_no,
+                            act: 1,
+                            ..ViolationRecorded::default()
+                        }),
+                    );
+                }
+            }
+            Step::Plan(c) => {
+                let unit = COMMUNES[c];
+                s.add(
+                    unit,
+                    unit,
+                    &format!("{y}-01-05"),
+                    Kind::PlanAdopted(PlanAdopted {
+                        plan_id: format!("kh{c}{y}"),
+                        year: y as u32,
+                        decision_no: "kh".into(),
                     }),
                 );
             }
             Step::Void(t) => {
                 if !s.events.is_empty() {
                     let t = t % s.events.len();
-                    s.void(t, "2024-07-01");
+                    s.void(t, &format!("{y}-07-01"));
                 }
             }
             Step::Correct(t, m) => {
@@ -189,7 +269,7 @@ fn build(steps: &[Step]) -> Script {
                     let body = s.events[t].body.clone().and_then(|b| b.kind);
                     if let Some(kind) = body {
                         let unit = s.events[t].unit.clone();
-                        s.correct(t, &unit, &format!("2024-{m:02}-02"), kind);
+                        s.correct(t, &unit, &format!("{y}-{m:02}-02"), kind);
                     }
                 }
             }
@@ -203,7 +283,7 @@ proptest! {
 
     #[test]
     fn incremental_with_restarts_equals_a_replay(
-        steps in proptest::collection::vec(step(), 1..60),
+        steps in proptest::collection::vec((step(), 0usize..3), 1..60),
         cuts in proptest::collection::vec(0usize..80, 0..6),
         restarts in proptest::collection::vec(any::<bool>(), 6),
     ) {
@@ -238,7 +318,39 @@ proptest! {
         prop_assert_eq!(state.checkpoint, n as u64);
         prop_assert_eq!(state.digest().0, replayed.digest().0);
         prop_assert_eq!(&state.proj, &replayed.proj);
+
+        // The KPI index kept on apply equals one built from the projections,
+        // and every KPI and client count read from it equals a scan.
+        prop_assert!(state.index_is_consistent(&topo));
+        prop_assert_eq!(&state.index, &replayed.index);
+        for unit in topo.units() {
+            for year in 2022..=2027 {
+                prop_assert_eq!(
+                    kpi::compute(&state, &topo, unit, year, 15),
+                    kpi::scan::compute(&state, &topo, unit, year, 15),
+                    "{} {}", unit, year
+                );
+                for p in periods(year) {
+                    let from = kpi::month_index(p.first_day());
+                    let to = kpi::month_index(p.last_day());
+                    prop_assert_eq!(
+                        kpi::clients(&state, unit, p),
+                        kpi::scan::clients(&state, &topo, unit, from, to),
+                        "{} {}", unit, p
+                    );
+                }
+            }
+        }
     }
+}
+
+/// Every period of `year`: the year, its halves, quarters and months.
+fn periods(year: i32) -> Vec<Period> {
+    let mut out = vec![Period::Year { year }];
+    out.extend((1..=2).map(|half| Period::Half { year, half }));
+    out.extend((1..=4).map(|quarter| Period::Quarter { year, quarter }));
+    out.extend((1..=12).map(|month| Period::Month { year, month }));
+    out
 }
 
 #[test]

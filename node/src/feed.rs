@@ -1,10 +1,12 @@
-//! `Feed.Subscribe`: catch-up then live stream of the log for hubs and tools.
+//! `Feed`: catch-up then live stream of the log for hubs and tools, one
+//! event by (origin, seq), and the heads the node holds.
 
 use std::sync::Arc;
 
 use sync178_shared::proto::v1::feed_server::Feed;
 use sync178_shared::proto::v1::{
-    FeedBatch, FeedItem, FetchRequest, FetchResponse, SubscribeRequest,
+    FeedBatch, FeedItem, FetchRequest, FetchResponse, Head, HeadsRequest, HeadsResponse,
+    SubscribeRequest,
 };
 use sync178_shared::tls::{Role, peer_identity};
 use sync178_shared::unit::UnitId;
@@ -58,6 +60,23 @@ impl Feed for FeedService {
             FetchResponse::default,
             |(position, event)| FetchResponse { event, position },
         )))
+    }
+
+    async fn heads(&self, req: Request<HeadsRequest>) -> Result<Response<HeadsResponse>, Status> {
+        authorize(&req)?;
+        // Heads first: every event they cover is within the length read after.
+        let heads = self.ctx.log.heads();
+        Ok(Response::new(HeadsResponse {
+            next_position: self.ctx.log.len(),
+            heads: heads
+                .into_iter()
+                .map(|(origin, h)| Head {
+                    origin: origin.to_string(),
+                    seq: h.seq,
+                    hash: h.hash.to_vec(),
+                })
+                .collect(),
+        }))
     }
 
     type SubscribeStream = ReceiverStream<Result<FeedBatch, Status>>;

@@ -97,13 +97,13 @@ pub fn apply(state: &mut State, topo: &Topology, events: &[Bytes]) -> f64 {
     events.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// p50 and p99 of `kpi` queries (ms) for every unit of `topo` over `years`.
+/// p50 and p99 (ms) of `ask` for units of `topo` over `years`.
 pub fn kpi_latency(
-    state: &State,
     topo: &Topology,
     root: UnitId,
     years: std::ops::Range<i32>,
     queries: usize,
+    ask: impl Fn(UnitId, i32),
 ) -> (f64, f64) {
     let units = topo.subtree(root);
     let ys: Vec<i32> = years.collect();
@@ -117,9 +117,8 @@ pub fn kpi_latency(
         };
         let y = ys[i % ys.len()];
         let t = Instant::now();
-        let r = query::kpis(state, topo, u, y as u32, 20, false);
+        ask(u, y);
         lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        std::hint::black_box(r.ok());
     }
     (quantile(&lat, 0.5), quantile(&lat, 0.99))
 }
@@ -155,15 +154,39 @@ pub fn section(r: &mut crate::report::Report, runs: usize, quick: bool) {
         crate::report::median(&rates),
         "events/s",
     );
-    let (p50, p99) = kpi_latency(
-        &state,
+    // Baseline from the same run: the same KPIs computed by scanning the registries.
+    let (s50, s99) = kpi_latency(
         &topo,
         root,
         years.clone(),
-        if quick { 200 } else { 2000 },
+        if quick { 50 } else { 300 },
+        |u, y| {
+            std::hint::black_box(sync178_hub::kpi::scan::compute(&state, &topo, u, y, 20));
+        },
     );
-    r.add("hub kpi query p50, 526 communes × 5 years", p50, "ms");
-    r.add("hub kpi query p99, 526 communes × 5 years", p99, "ms");
+    r.add("baseline: kpi by registry scan, p50", s50, "ms");
+    r.add("baseline: kpi by registry scan, p99", s99, "ms");
+    let (p50, p99) = kpi_latency(
+        &topo,
+        root,
+        years.clone(),
+        if quick { 200 } else { 20_000 },
+        |u, y| {
+            std::hint::black_box(query::kpis(&state, &topo, u, y as u32, 20, false).ok());
+        },
+    );
+    r.add_vs(
+        "hub kpi query p50, 526 communes × 5 years",
+        p50,
+        "ms",
+        "baseline: kpi by registry scan, p50",
+    );
+    r.add_vs(
+        "hub kpi query p99, 526 communes × 5 years",
+        p99,
+        "ms",
+        "baseline: kpi by registry scan, p99",
+    );
     // A large replay: the same province, many more events per commune.
     let target = if quick { 20_000 } else { 10_000_000 };
     let mut state = State::default();

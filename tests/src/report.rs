@@ -47,6 +47,16 @@ pub fn quantile(xs: &[f64], q: f64) -> f64 {
     v[rank - 1]
 }
 
+/// A figure for people: one decimal, or four for small figures
+/// (sub-millisecond latencies keep their digits).
+pub fn shown(value: f64) -> String {
+    if value.abs() >= 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
 /// Collects figures and prints them as they come.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -74,12 +84,13 @@ impl Report {
             baseline: base.map(|b| b.name.clone()),
             ratio,
         };
+        let shown = shown(f.value);
         match (&f.baseline, f.ratio) {
             (Some(b), Some(r)) => println!(
-                "{:<48} {:>14.1} {:<9} {:>6.2}× {}",
-                f.name, f.value, f.unit, r, b
+                "{:<48} {:>14} {:<9} {:>8.4}× {}",
+                f.name, shown, f.unit, r, b
             ),
-            _ => println!("{:<48} {:>14.1} {:<9}", f.name, f.value, f.unit),
+            _ => println!("{:<48} {:>14} {:<9}", f.name, shown, f.unit),
         }
         self.figures.push(f);
     }

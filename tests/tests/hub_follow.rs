@@ -8,11 +8,14 @@ use std::time::{Duration, Instant};
 use sync178_hub::follower::decode_batch;
 use sync178_hub::state::State;
 use sync178_hub::workload;
+use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
     FeedBatch, FeedItem, KpiRequest, RollupRequest, StateDigestRequest, SyncStatusRequest,
+    SyncStatusResponse,
 };
 use sync178_shared::unit::UnitId;
 use sync178_tests::cluster::{Cluster, hung_yen};
+use tonic::transport::Channel;
 
 /// Replays `unit`'s log (read through its feed) into a fresh state.
 async fn replay(c: &Cluster, unit: UnitId) -> State {
@@ -36,17 +39,21 @@ async fn replay(c: &Cluster, unit: UnitId) -> State {
     state
 }
 
+/// The hub's sync status for its whole tree.
+async fn sync_status(q: &mut QueryClient<Channel>) -> SyncStatusResponse {
+    q.sync_status(SyncStatusRequest {
+        unit: String::new(),
+    })
+    .await
+    .expect("status")
+    .into_inner()
+}
+
 async fn wait_for_checkpoint(c: &Cluster, hub: std::net::SocketAddr, want: u64) {
     let start = Instant::now();
     let mut q = c.query(hub).await;
     loop {
-        let s = q
-            .sync_status(SyncStatusRequest {
-                unit: String::new(),
-            })
-            .await
-            .expect("status")
-            .into_inner();
+        let s = sync_status(&mut q).await;
         if s.checkpoint >= want {
             assert_eq!(s.checkpoint, want, "hub applied more than the log holds");
             return;
@@ -134,6 +141,33 @@ async fn the_hub_applies_everything_once_across_a_restart_and_equals_a_replay() 
         .expect("kpis")
         .into_inner();
     assert_eq!(k.kpis.len(), 9);
+
+    // Lag in events: once the hub has asked the province what it holds, it
+    // is zero for every origin, and the province's heads are what it applied.
+    let heads = c.status(c.province).await.origins;
+    let start = Instant::now();
+    let s = loop {
+        let s = sync_status(&mut q).await;
+        if s.heads_at > 0 && s.node_next_position == total {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the hub never learnt the province's heads: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(s.lag_events, 0);
+    assert!(!s.origins.is_empty());
+    for o in &s.origins {
+        assert_eq!(o.lag_events, 0, "{o:?}");
+        assert_eq!(o.node_seq, o.last_seq, "{o:?}");
+        let held = heads
+            .iter()
+            .find(|h| h.origin == o.origin)
+            .expect("province holds the origin");
+        assert_eq!(held.seq, o.node_seq, "{o:?}");
+    }
     hub.stop().await;
     c.shutdown().await;
 }

@@ -159,7 +159,12 @@ pub async fn sync_status(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
         let u = unit_param(&ctx, h, "unit")?;
-        Ok(query::sync_status(&h.read(), &h.topology, u))
+        Ok(query::sync_status(
+            &h.read(),
+            &h.topology,
+            u,
+            h.node_heads().as_ref(),
+        ))
     })())
 }
 

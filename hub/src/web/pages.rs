@@ -712,7 +712,13 @@ fn unit_main(app: &App, s: &HubState, v: &View) -> String {
     ));
 
     if topo.children(v.unit).is_empty() {
-        m.push_str(&commune_sections(s, topo, v, roll.as_ref().ok()));
+        m.push_str(&commune_sections(
+            s,
+            topo,
+            v,
+            roll.as_ref().ok(),
+            app.hub.node_heads().as_ref(),
+        ));
     } else {
         match query::breakdown(s, topo, v.unit, v.period, hub.deadline_days, false) {
             Ok(b) => m.push_str(&children_sections(v, &b, kpis.as_ref().ok())),
@@ -1063,6 +1069,7 @@ fn commune_sections(
     topo: &sync178_shared::topology::Topology,
     v: &View,
     roll: Option<&Rollup>,
+    node: Option<&crate::follower::NodeHeads>,
 ) -> String {
     let lang = v.lang;
     // Recent activity: the commune's roll-up by month, newest first (counts only).
@@ -1143,10 +1150,10 @@ fn commune_sections(
     }
 
     // Sync of the commune's own node.
-    let sync = query::sync_status(s, topo, v.unit);
+    let sync = query::sync_status(s, topo, v.unit, node);
     let body = match sync.origins.iter().find(|o| o.origin == v.unit.to_string()) {
         Some(o) => format!(
-            r#"<p class="sync {cls}">{} {} · {} {} · {} {} · {} {}</p>"#,
+            r#"<p class="sync {cls}">{} {} · {} {} · {} {} · {} {} · {} {}</p>"#,
             i18n::t(lang, Msg::ColLastSeq),
             f::int(lang, o.last_seq),
             i18n::t(lang, Msg::ColLastRecorded),
@@ -1155,6 +1162,8 @@ fn commune_sections(
             esc(&f::datetime_ms(lang, o.last_received_at)),
             i18n::t(lang, Msg::ColLag),
             esc(&i18n::duration(lang, o.lag_ms)),
+            i18n::t(lang, Msg::ColLagEvents),
+            f::int(lang, o.lag_events),
             cls = lag_class(o.lag_ms, o.last_received_at),
         ),
         None => format!(
@@ -1259,7 +1268,7 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
     }
     ct.push_str("</tbody></table>");
 
-    let sync = query::sync_status(&s, topo, unit);
+    let sync = query::sync_status(&s, topo, unit, hub.node_heads().as_ref());
     let mut origins: Vec<(u8, String)> = Vec::new();
     let mut lagging = 0;
     for o in &sync.origins {
@@ -1280,24 +1289,26 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
         origins.push((
             rank,
             format!(
-                r#"<tr class="st-{cls}"><td><span class="dot {cls}"></span><code>{o_id}</code> {name}</td><td class="num">{seq}</td><td>{rec}</td><td>{recv}</td><td class="num">{lag}</td><td><span class="badge {cls}">{status}</span></td></tr>"#,
+                r#"<tr class="st-{cls}"><td><span class="dot {cls}"></span><code>{o_id}</code> {name}</td><td class="num">{seq}</td><td>{rec}</td><td>{recv}</td><td class="num">{lag}</td><td class="num">{behind}</td><td><span class="badge {cls}">{status}</span></td></tr>"#,
                 o_id = esc(&o.origin),
                 name = esc(&o.name),
                 seq = f::int(lang, o.last_seq),
                 rec = esc(&f::datetime_ms(lang, o.last_recorded_at)),
                 recv = esc(&f::datetime_ms(lang, o.last_received_at)),
                 lag = esc(&i18n::duration(lang, o.lag_ms)),
+                behind = f::int(lang, o.lag_events),
             ),
         ));
     }
     origins.sort_by_key(|r| r.0);
     let mut st = format!(
-        r#"<table class="data health"><thead><tr><th>{}</th><th class="num">{}</th><th>{}</th><th>{}</th><th class="num">{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<table class="data health"><thead><tr><th>{}</th><th class="num">{}</th><th>{}</th><th>{}</th><th class="num">{}</th><th class="num">{}</th><th>{}</th></tr></thead><tbody>"#,
         i18n::t(lang, Msg::ColOrigin),
         i18n::t(lang, Msg::ColLastSeq),
         i18n::t(lang, Msg::ColLastRecorded),
         i18n::t(lang, Msg::ColLastReceived),
         i18n::t(lang, Msg::ColLag),
+        i18n::t(lang, Msg::ColLagEvents),
         t(lang, "Trạng thái", "Status"),
     );
     for (_, r) in &origins {
@@ -1306,7 +1317,7 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
     if origins.is_empty() {
         let _ = write!(
             st,
-            r#"<tr><td colspan="6" class="empty">{}</td></tr>"#,
+            r#"<tr><td colspan="7" class="empty">{}</td></tr>"#,
             i18n::t(lang, Msg::NoOrigins)
         );
     }

@@ -157,11 +157,17 @@ fn print_table(r: &Report, quick: bool) {
         "figure", "value", "unit", "ratio"
     );
     for f in figures {
-        let ratio = f.ratio.map_or("—".to_string(), |x| format!("{x:.2}×"));
+        let ratio = f.ratio.map_or("—".to_string(), |x| {
+            if x >= 0.01 {
+                format!("{x:.2}×")
+            } else {
+                format!("{x:.5}×")
+            }
+        });
         println!(
-            "{:<width$} {:>14.1} {:<9} {:>8}  {}",
+            "{:<width$} {:>14} {:<9} {:>8}  {}",
             f.name,
-            f.value,
+            sync178_tests::report::shown(f.value),
             f.unit,
             ratio,
             f.baseline.as_deref().unwrap_or("—")
