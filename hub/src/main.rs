@@ -151,6 +151,11 @@ enum ReconcileJob {
         /// Distance between chain checkpoints, in seqs.
         #[arg(long, default_value_t = 1000)]
         checkpoint_every: u64,
+        /// Also have every node re-read its whole log and check each event's
+        /// hash, chain and index (finds events altered between checkpoints;
+        /// reads every event, so it takes longer; operator certificate).
+        #[arg(long)]
+        verify: bool,
     },
     /// Replays the node's feed and compares it with the running hub's state.
     Projections {
@@ -558,6 +563,7 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
             walk,
             repair,
             checkpoint_every,
+            verify,
         } => {
             let map = match endpoints(&list, deploy_dir.as_deref()) {
                 Ok(m) => m,
@@ -570,6 +576,7 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
             opts.walk = walk;
             opts.repair = repair;
             opts.checkpoint_every = checkpoint_every;
+            opts.verify = verify;
             match tiers::check_tiers(&opts).await {
                 Ok(r) => {
                     print(r.render_text(lang), r.to_json(), r.to_csv());

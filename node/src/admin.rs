@@ -1,10 +1,13 @@
-//! `Admin.Status`: what the node holds, what its parent has, and why a link is stalled.
+//! `Admin.Status`: what the node holds, what its parent has, and why a link
+//! is stalled; `Admin.Verify`: a whole-log check of every invariant.
 
 use std::sync::Arc;
 
+use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::admin_server::Admin;
 use sync178_shared::proto::v1::{
-    LinkState, OriginStatus, StatusRequest, StatusResponse, UplinkStatus,
+    LinkState, OriginStatus, StatusRequest, StatusResponse, UplinkStatus, VerifyRequest,
+    VerifyResponse,
 };
 use sync178_shared::tls::{Role, peer_identity};
 use tonic::{Request, Response, Status};
@@ -15,12 +18,47 @@ use crate::Ctx;
 #[derive(Debug, Clone)]
 pub struct AdminService {
     ctx: Arc<Ctx>,
+    /// One whole-log verification at a time; others wait their turn.
+    verifying: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AdminService {
     /// Serves status for the node behind `ctx`.
     pub(crate) fn new(ctx: Arc<Ctx>) -> AdminService {
-        AdminService { ctx }
+        AdminService {
+            ctx,
+            verifying: Arc::default(),
+        }
+    }
+}
+
+/// Verifies the log of the node behind `ctx` (blocking: reads every event).
+pub(crate) fn verify(ctx: &Ctx) -> Result<VerifyResponse, LogError> {
+    let started = std::time::Instant::now();
+    let result = ctx.log.verify();
+    let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let unit = ctx.unit.to_string();
+    match result {
+        Ok(r) => Ok(VerifyResponse {
+            unit,
+            ok: true,
+            events: r.events,
+            origins: r.origins as u64,
+            took_ms,
+            ..VerifyResponse::default()
+        }),
+        Err(LogError::Corrupt { at, reason }) => {
+            tracing::error!(%at, %reason, "the log does not verify");
+            Ok(VerifyResponse {
+                unit,
+                ok: false,
+                at,
+                problem: reason,
+                took_ms,
+                ..VerifyResponse::default()
+            })
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -94,5 +132,26 @@ impl Admin for AdminService {
             )));
         }
         Ok(Response::new(status(&self.ctx)))
+    }
+
+    async fn verify(
+        &self,
+        req: Request<VerifyRequest>,
+    ) -> Result<Response<VerifyResponse>, Status> {
+        let peer = peer_identity(&req)?;
+        if peer.role != Role::Operator {
+            return Err(Status::permission_denied(format!(
+                "verifying the log of {} is for operators; the certificate is {peer}",
+                self.ctx.unit
+            )));
+        }
+        let _turn = self.verifying.lock().await;
+        tracing::info!(%peer, "verifying the whole log");
+        let ctx = self.ctx.clone();
+        let r = tokio::task::spawn_blocking(move || verify(&ctx))
+            .await
+            .map_err(|e| Status::internal(format!("verification stopped: {e}")))?
+            .map_err(|e| Status::internal(format!("reading the log: {e}")))?;
+        Ok(Response::new(r))
     }
 }

@@ -9,7 +9,8 @@ use prost::Message as _;
 use sync178_shared::proto::v1::admin_client::AdminClient;
 use sync178_shared::proto::v1::ingest_client::IngestClient;
 use sync178_shared::proto::v1::{
-    Event, LinkState, StatusRequest, StatusResponse, SubmitRequest, SubmitResponse,
+    Event, LinkState, StatusRequest, StatusResponse, SubmitRequest, SubmitResponse, VerifyRequest,
+    VerifyResponse,
 };
 use sync178_shared::tls::{TlsError, TlsFiles};
 use sync178_shared::unit::UnitId;
@@ -27,6 +28,8 @@ pub const CHUNK_BYTES: usize = 3 << 20;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one call may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a whole-log verification may take.
+pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Exit code for bad input data (`EX_DATAERR`).
 pub const EXIT_DATAERR: u8 = 65;
@@ -276,6 +279,17 @@ pub async fn connect(
     tls: &TlsFiles,
     node: Option<UnitId>,
 ) -> Result<Channel, CliError> {
+    connect_for(endpoint, tls, node, CALL_TIMEOUT).await
+}
+
+/// [`connect`], with calls allowed up to `call_timeout` (a whole-log
+/// verification of a province reads millions of events).
+pub async fn connect_for(
+    endpoint: &str,
+    tls: &TlsFiles,
+    node: Option<UnitId>,
+    call_timeout: Duration,
+) -> Result<Channel, CliError> {
     let loaded = tls.load()?;
     let server = node.unwrap_or(loaded.identity.unit);
     let bad = |reason: String| CliError::Endpoint {
@@ -292,7 +306,7 @@ pub async fn connect(
         .tls_config(loaded.client_config(server))
         .map_err(|e| bad(cause_chain(&e)))?
         .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(CALL_TIMEOUT);
+        .timeout(call_timeout);
     ep.connect().await.map_err(|e| CliError::Connect {
         endpoint: endpoint.to_owned(),
         server,
@@ -304,6 +318,18 @@ pub async fn connect(
 pub async fn status(channel: Channel, endpoint: &str) -> Result<StatusResponse, CliError> {
     AdminClient::new(channel)
         .status(StatusRequest {})
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| CliError::Call {
+            endpoint: endpoint.to_owned(),
+            status,
+        })
+}
+
+/// Asks the node behind `channel` to verify its whole log.
+pub async fn verify(channel: Channel, endpoint: &str) -> Result<VerifyResponse, CliError> {
+    AdminClient::new(channel)
+        .verify(VerifyRequest {})
         .await
         .map(tonic::Response::into_inner)
         .map_err(|status| CliError::Call {

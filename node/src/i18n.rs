@@ -263,6 +263,29 @@ pub fn accepted_summary(lang: Lang, new: usize, duplicates: usize) -> String {
     }
 }
 
+/// The outcome of a whole-log verification, one line.
+pub fn verified(lang: Lang, r: &sync178_shared::proto::v1::VerifyResponse) -> String {
+    let secs = r.took_ms as f64 / 1000.0;
+    match (lang, r.ok) {
+        (Lang::Vi, true) => format!(
+            "Nhật ký của nút {} toàn vẹn: {} sự kiện, {} nguồn, mọi mã băm, chuỗi và chỉ mục đều đúng ({secs:.1} giây).",
+            r.unit, r.events, r.origins
+        ),
+        (Lang::En, true) => format!(
+            "The log of node {} is sound: {} events, {} origins, every hash, chain and index checked ({secs:.1} s).",
+            r.unit, r.events, r.origins
+        ),
+        (Lang::Vi, false) => format!(
+            "Nhật ký của nút {} BỊ HỎNG tại {}: {} ({secs:.1} giây). Đừng sửa tay; đối soát giữa các cấp (sync178-hub reconcile tiers) cho biết bản nào còn đúng.",
+            r.unit, r.at, r.problem
+        ),
+        (Lang::En, false) => format!(
+            "The log of node {} is CORRUPT at {}: {} ({secs:.1} s). Do not edit it by hand; a tier check (sync178-hub reconcile tiers) tells which copy is sound.",
+            r.unit, r.at, r.problem
+        ),
+    }
+}
+
 /// `N events refused.`
 pub fn refused_summary(lang: Lang, n: usize) -> String {
     match lang {

@@ -78,6 +78,15 @@ enum Command {
         /// The NDJSON file, or `-` for standard input.
         file: PathBuf,
     },
+    /// Asks a node to read its whole log and check every hash, chain and
+    /// index (exit 0 sound, 1 corrupt; needs an operator certificate).
+    Verify {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print the VerifyResponse as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Shows what a node holds, its uplink, its origins and its children.
     Status {
         #[command(flatten)]
@@ -132,6 +141,7 @@ async fn main() -> ExitCode {
         Command::Deploy(args) => deploy(&args, lang),
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
         Command::Status { conn, json } => status(&conn, json, lang).await,
+        Command::Verify { conn, json } => verify(&conn, json, lang).await,
     };
     ExitCode::from(code)
 }
@@ -299,32 +309,68 @@ async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> 
     outcome.exit_code()
 }
 
+/// Prints an answer as JSON or as `text` for people; false when it cannot
+/// be encoded (said on stderr).
+fn print_answer<T: serde::Serialize>(
+    answer: &T,
+    json: bool,
+    text: impl FnOnce(&T) -> String,
+) -> bool {
+    if !json {
+        print!("{}", text(answer));
+        return true;
+    }
+    match serde_json::to_string_pretty(answer) {
+        Ok(s) => {
+            println!("{s}");
+            true
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            false
+        }
+    }
+}
+
+/// `verify`: the node checks its whole log; 0 sound, 1 corrupt.
+async fn verify(conn: &Conn, json: bool, lang: Lang) -> u8 {
+    let res =
+        match cli::connect_for(&conn.endpoint, &conn.tls(), conn.node, cli::VERIFY_TIMEOUT).await {
+            Ok(channel) => cli::verify(channel, &conn.endpoint).await,
+            Err(e) => Err(e),
+        };
+    match res {
+        Err(e) => {
+            eprintln!("{}", e.render(lang));
+            e.exit_code()
+        }
+        Ok(r) => {
+            let printed = print_answer(&r, json, |r| {
+                format!("{}\n", sync178_node::i18n::verified(lang, r))
+            });
+            if printed && r.ok { 0 } else { EXIT_FAILURE }
+        }
+    }
+}
+
 /// `status`: one `Admin.Status` call, as a report or as JSON.
 async fn status(conn: &Conn, json: bool, lang: Lang) -> u8 {
     let res = match cli::connect(&conn.endpoint, &conn.tls(), conn.node).await {
         Ok(channel) => cli::status(channel, &conn.endpoint).await,
         Err(e) => Err(e),
     };
-    let status = match res {
-        Ok(s) => s,
+    match res {
         Err(e) => {
             eprintln!("{}", e.render(lang));
-            return e.exit_code();
+            e.exit_code()
         }
-    };
-    if json {
-        match serde_json::to_string_pretty(&status) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("{e}");
-                return EXIT_FAILURE;
+        Ok(s) => {
+            let now = sync178_shared::event::now_ms();
+            if print_answer(&s, json, |s| cli::render_status(s, lang, now)) {
+                0
+            } else {
+                EXIT_FAILURE
             }
         }
-    } else {
-        print!(
-            "{}",
-            cli::render_status(&status, lang, sync178_shared::event::now_ms())
-        );
     }
-    0
 }

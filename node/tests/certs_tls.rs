@@ -89,6 +89,12 @@ impl Admin for WhoAmI {
             ..Default::default()
         }))
     }
+    async fn verify(
+        &self,
+        _req: tonic::Request<sync178_shared::proto::v1::VerifyRequest>,
+    ) -> Result<tonic::Response<sync178_shared::proto::v1::VerifyResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not part of this test"))
+    }
 }
 
 /// A running TLS server on 127.0.0.1 with an ephemeral port.

@@ -475,3 +475,29 @@ fn heads_survive_reopen_and_group_commits_keep_per_origin_order() {
     }
     assert_eq!(log.len(), 130);
 }
+
+#[test]
+fn verify_passes_on_a_live_log_while_appends_continue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = open(&dir);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let checks = std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..300 {
+                log.append_own_blocking(vec![draft(ME, i), draft(ME, i + 1000)])
+                    .expect("own append");
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let mut checks = 0;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let r = log.verify().expect("a live log verifies");
+            assert!(r.events <= log.len());
+            assert_eq!(r.events % 2, 0, "whole group commits only");
+            checks += 1;
+        }
+        checks
+    });
+    assert!(checks > 0);
+    assert_eq!(log.verify().expect("sound").events, 600);
+}

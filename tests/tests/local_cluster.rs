@@ -238,23 +238,33 @@ impl Cluster {
         self.dir.join("certs")
     }
 
-    /// `status --json` of `node`, with the operator's certificate.
-    fn status_json(&self, node: &Node) -> Result<serde_json::Value, String> {
+    /// `sync178-node <command> …` against `node`, with the operator's certificate.
+    fn as_operator(&self, command: &[&str], node: &Node) -> Output {
         let certs = self.certs();
-        let out = self.node(&[
-            "status",
-            "--json",
+        let mut args = command.to_vec();
+        let (ca, cert, key) = (
+            certs.join("ca.pem").display().to_string(),
+            certs.join("operator/operator.pem").display().to_string(),
+            certs.join("operator/operator.key").display().to_string(),
+        );
+        args.extend([
             "--endpoint",
             &node.endpoint,
             "--node",
             &node.unit,
             "--ca",
-            &certs.join("ca.pem").display().to_string(),
+            &ca,
             "--cert",
-            &certs.join("operator/operator.pem").display().to_string(),
+            &cert,
             "--key",
-            &certs.join("operator/operator.key").display().to_string(),
+            &key,
         ]);
+        self.node(&args)
+    }
+
+    /// `status --json` of `node`, with the operator's certificate.
+    fn status_json(&self, node: &Node) -> Result<serde_json::Value, String> {
+        let out = self.as_operator(&["status", "--json"], node);
         if !out.status.success() {
             return Err(text(&out));
         }
@@ -431,6 +441,15 @@ fn local_cluster_carries_commune_events_to_the_province_and_stops_cleanly() {
         );
         std::thread::sleep(POLL);
     }
+
+    // The province's whole log verifies, from the operator's command line.
+    let out = cluster.as_operator(&["verify"], &province);
+    assert!(out.status.success(), "verify: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("is sound: 5 events, 2 origins"),
+        "{}",
+        text(&out)
+    );
 
     // Down, then up again on the same folder: certificates and data kept.
     let down = cluster.script(&["down"]);

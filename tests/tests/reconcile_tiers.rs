@@ -1,7 +1,8 @@
 //! The tier reconciliation job (`sync178_hub::reconcile::tiers`) on real
 //! in-process topologies with seeded faults: all in step, a district holding
 //! an old backup, a commune that never connected, an event tampered in a
-//! district's store, a cut link repaired by waiting, a fork, and an origin
+//! district's store, an event altered in place between checkpoints (found
+//! only by `--verify`), a cut link repaired by waiting, a fork, and an origin
 //! the topology does not know.
 
 use std::collections::HashMap;
@@ -361,10 +362,16 @@ async fn a_commune_that_never_connected_is_missing_where_it_should_be() {
     c.shutdown().await;
 }
 
-/// Rewrites `origin`'s event `seq` in the store at `log_dir` with another
-/// officer pseudonym of the same length, re-sealed (a valid hash of its own),
-/// inside its segment; returns the original and the new hash.
-fn tamper(log_dir: &std::path::Path, unit: UnitId, origin: UnitId, seq: u64) -> (String, String) {
+/// Replaces `origin`'s event `seq` in the stopped node's store at `log_dir`
+/// by what `change` makes of its bytes, inside its segment (same length);
+/// returns the original bytes.
+fn rewrite(
+    log_dir: &std::path::Path,
+    unit: UnitId,
+    origin: UnitId,
+    seq: u64,
+    change: impl FnOnce(&Bytes) -> Vec<u8>,
+) -> Bytes {
     let log = Log::open(log_dir, unit).expect("opens the stopped node's log");
     let store = log.raw_store();
     for r in store.scan_prefix(&[prefix::SEGMENT]) {
@@ -376,12 +383,8 @@ fn tamper(log_dir: &std::path::Path, unit: UnitId, origin: UnitId, seq: u64) -> 
         }) else {
             continue;
         };
-        let old = events[i].clone();
-        let mut ev = event::decode(&old).expect("decodes");
-        assert_eq!(ev.recorded_by.len(), 9, "{:?}", ev.recorded_by);
-        ev.recorded_by = "officer-X".into();
-        let (new, hash) = event::seal(&mut ev);
-        assert_eq!(new.len(), old.len(), "same length");
+        let new = change(&events[i]);
+        assert_eq!(new.len(), events[i].len(), "same length");
         let mut b = SegmentBuilder::new();
         for (j, e) in events.iter().enumerate() {
             b.push(if j == i { &new } else { e });
@@ -389,10 +392,26 @@ fn tamper(log_dir: &std::path::Path, unit: UnitId, origin: UnitId, seq: u64) -> 
         let value = b.finish();
         assert_eq!(value.len(), v.len());
         store.put_raw(&k, &value).expect("writes");
-        let was = event::peek(&old).expect("header").hash;
-        return (hex_hash(&was), hex_hash(&hash));
+        return events[i].clone();
     }
     panic!("{origin} seq {seq} not found in the log of {unit}");
+}
+
+/// Rewrites `origin`'s event `seq` in the store at `log_dir` with another
+/// officer pseudonym of the same length, re-sealed (a valid hash of its own);
+/// returns the original and the new hash.
+fn tamper(log_dir: &std::path::Path, unit: UnitId, origin: UnitId, seq: u64) -> (String, String) {
+    let mut forged = None;
+    let old = rewrite(log_dir, unit, origin, seq, |old| {
+        let mut ev = event::decode(old).expect("decodes");
+        assert_eq!(ev.recorded_by.len(), 9, "{:?}", ev.recorded_by);
+        ev.recorded_by = "officer-X".into();
+        let (new, hash) = event::seal(&mut ev);
+        forged = Some(hash);
+        new.to_vec()
+    });
+    let was = event::peek(&old).expect("header").hash;
+    (hex_hash(&was), hex_hash(&forged.expect("re-sealed")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -469,6 +488,95 @@ async fn an_event_tampered_in_a_district_store_is_diverged_at_its_seq_with_both_
     let csv = r.to_csv();
     assert!(csv.contains(",diverged,sai lệch,12,12,0,"), "{csv}");
     assert!(csv.contains(&format!(",8,{original},{forged},")), "{csv}");
+    c.shutdown().await;
+}
+
+/// Rewrites the officer pseudonym inside `origin`'s event `seq` in the store
+/// at `log_dir`, in place, leaving its stored hash as it was: the change is
+/// invisible to anything that reads stored hashes only.
+fn alter_in_place(log_dir: &std::path::Path, unit: UnitId, origin: UnitId, seq: u64) {
+    rewrite(log_dir, unit, origin, seq, |old| {
+        let mut altered = old.to_vec();
+        let at = altered
+            .windows(9)
+            .position(|w| w == b"officer-1")
+            .expect("the officer pseudonym is in the bytes");
+        altered[at + 8] = b'X';
+        altered
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_event_altered_in_place_between_checkpoints_is_found_only_by_verify() {
+    let c = Cluster::start(&hung_yen(1, 2)).await;
+    let district = of_level(&c, Level::District)[0];
+    let cs = of_level(&c, Level::Commune);
+    record(&c, &[(district, 2), (cs[0], 10), (cs[1], 3)]).await;
+    c.wait_for_heads(district, &HashMap::from([(cs[0], 10), (cs[1], 3)]), WAIT)
+        .await;
+    c.stop_node(district).await;
+    // Seq 6 lies between the checkpoints at 4 and 8.
+    alter_in_place(&c.data_dir(district).join("log"), district, cs[0], 6);
+    c.start_node(district).await;
+    let eps = endpoints(&c, c.topology.units());
+
+    // Digests compare stored hashes: they cannot see it.
+    let digests = check_tiers(&options(&c, &eps, c.province, true))
+        .await
+        .expect("runs");
+    assert!(digests.is_consistent(), "{}", digests.render_text(Lang::En));
+    assert!(digests.log_checks.is_empty());
+
+    // Every node re-reads its log: the district's does not verify, and says where.
+    let mut opts = options(&c, &eps, c.province, true);
+    opts.verify = true;
+    let r = check_tiers(&opts).await.expect("runs");
+    assert!(!r.is_consistent());
+    assert_eq!(r.exit_code(), 1);
+    assert!(discrepancies(&r).is_empty(), "digests still agree");
+    assert_eq!(r.log_checks.len(), 4, "every node checked once");
+    let bad: Vec<&_> = r.log_checks.iter().filter(|c| !c.ok).collect();
+    assert_eq!(bad.len(), 1, "{:?}", r.log_checks);
+    assert_eq!(bad[0].unit, district);
+    let at = bad[0].at.as_deref().expect("where");
+    assert!(at.contains(&format!("{} seq 6", cs[0])), "{at}");
+    for ok in r.log_checks.iter().filter(|c| c.ok) {
+        assert!(ok.events > 0, "{ok:?}");
+    }
+    let en = r.render_text(Lang::En);
+    assert!(
+        en.contains("Whole logs verified (--verify): 3/4 nodes sound"),
+        "{en}"
+    );
+    assert!(
+        en.contains(&format!("The log of node {district} is CORRUPT at {at}")),
+        "{en}"
+    );
+    assert!(r.render_text(Lang::Vi).contains("BỊ HỎNG"));
+    let csv = r.to_csv();
+    assert!(
+        csv.contains(&format!(",{district},,,log_corrupt,nhật ký hỏng,")),
+        "{csv}"
+    );
+    let json = r.to_json();
+    let checks = json["log_checks"].as_array().expect("log checks in JSON");
+    assert_eq!(checks.len(), 4);
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["unit"] == district.to_string() && c["ok"] == false)
+    );
+
+    // A hub certificate may not ask for it: a clear refusal, counted as not verified.
+    let mut as_hub = opts.clone();
+    as_hub.tls = c.files(Identity::new(c.province, Role::Hub));
+    let r = check_tiers(&as_hub).await.expect("runs");
+    assert!(r.log_checks.iter().all(|c| {
+        !c.ok
+            && c.problem
+                .as_deref()
+                .is_some_and(|p| p.contains("for operators"))
+    }));
     c.shutdown().await;
 }
 

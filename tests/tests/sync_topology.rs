@@ -105,6 +105,22 @@ async fn a_commune_cut_off_keeps_recording_and_catches_up_by_itself() {
     c.submit(commune, 10).await;
     c.wait_for_heads(c.province, &HashMap::from([(commune, 10)]), WAIT)
         .await;
+    // The province can hold them before the district's acknowledgement reaches
+    // the commune: wait for it, so the backlog below is exactly what was cut off.
+    let start = std::time::Instant::now();
+    loop {
+        let s = c.status(commune).await;
+        let acked = s
+            .origins
+            .iter()
+            .find(|o| o.origin == commune.to_string())
+            .map(|o| o.parent_seq);
+        if acked == Some(10) {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "never acknowledged: {acked:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Cut the commune's link to its district; it keeps recording.
     c.proxy(district).cut();

@@ -20,8 +20,10 @@
 //! What the digest can see: the stored hash of each event at every
 //! checkpoint and at the head. An event rewritten in place between two
 //! checkpoints, or altered without its hash field, is not visible in the
-//! digest (the node does not re-verify its chain to answer); `Log::verify` on
-//! the node, or a smaller `checkpoint_every`, finds those.
+//! digest (the node does not re-verify its chain to answer). With
+//! [`TierOptions::verify`] every node also re-reads its whole log
+//! (`Admin.Verify`: each event's hash, every chain, the indexes and heads),
+//! once per node, and the report names the first broken invariant.
 //!
 //! `--repair` ([`repair_tiers`]) never writes anything itself: a
 //! reconciliation job must not impersonate a child, and the parent accepts
@@ -56,6 +58,7 @@ use sync178_shared::proto::v1::feed_client::FeedClient;
 use sync178_shared::proto::v1::sync_client::SyncClient;
 use sync178_shared::proto::v1::{
     DigestRequest, FetchRequest, LinkState, OriginDigest, StatusRequest, StatusResponse,
+    VerifyRequest,
 };
 use sync178_shared::tls::{LoadedTls, TlsFiles};
 use sync178_shared::topology::Topology;
@@ -68,6 +71,8 @@ use super::{EXIT_CONSISTENT, EXIT_DISCREPANCIES, ReconcileError};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for one call (a digest of a big log takes a few seconds).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Time allowed for calls when whole logs are verified (millions of events each).
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Largest answer accepted from a node (nodes send at most 4 MiB by default).
 const MAX_MESSAGE: usize = 64 << 20;
 /// Nodes read at the same time.
@@ -111,6 +116,10 @@ pub struct TierOptions {
     /// A link up but without an acknowledgement for this long, with a backlog,
     /// is flagged stale; a repair gives up after this long without progress.
     pub stale_after: Duration,
+    /// Also have every node read its whole log and check every event's hash,
+    /// chain and index (`Admin.Verify`, operator certificate): finds events
+    /// altered between checkpoints, which digests cannot see.
+    pub verify: bool,
 }
 
 impl TierOptions {
@@ -131,6 +140,7 @@ impl TierOptions {
             repair: false,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
             stale_after: Duration::from_secs(60),
+            verify: false,
         }
     }
 
@@ -406,6 +416,23 @@ pub struct Unreachable {
     pub error: String,
 }
 
+/// One node's whole-log verification (`--verify`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogCheck {
+    /// The node.
+    pub unit: UnitId,
+    /// Every invariant holds.
+    pub ok: bool,
+    /// Events read.
+    pub events: u64,
+    /// Where the first broken invariant is (position, origin and seq).
+    pub at: Option<String>,
+    /// What is broken there, or why the node could not verify.
+    pub problem: Option<String>,
+    /// How long the node took, ms.
+    pub took_ms: u64,
+}
+
 /// What a repair did, or why it could not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -519,6 +546,8 @@ pub struct TierReport {
     pub repaired: Vec<Repair>,
     /// The counts found before the repair.
     pub before_repair: Option<Summary>,
+    /// Each node's whole-log verification, when asked for (`--verify`).
+    pub log_checks: Vec<LogCheck>,
 }
 
 impl TierReport {
@@ -527,6 +556,7 @@ impl TierReport {
         self.unreachable.is_empty()
             && self.unknown_at_root.is_empty()
             && self.links.iter().all(LinkReport::is_consistent)
+            && self.log_checks.iter().all(|c| c.ok)
     }
 
     /// 0 when consistent, 1 when discrepancies were found.
@@ -644,6 +674,15 @@ impl TierReport {
             ];
             csv_row(&mut out, row.into_iter());
         }
+        // Nodes whose whole log does not verify (`--verify`): one row each.
+        for c in self.log_checks.iter().filter(|c| !c.ok) {
+            let mut row = vec![String::new(); header.len()];
+            row[1] = c.unit.to_string();
+            row[4] = "log_corrupt".into();
+            row[5] = "nhật ký hỏng".into();
+            row[20] = log_check_text(c, Lang::En);
+            csv_row(&mut out, row.into_iter());
+        }
         out
     }
 
@@ -728,6 +767,25 @@ impl TierReport {
                 u.unit,
                 u.error
             );
+        }
+        if !self.log_checks.is_empty() {
+            let sound = self.log_checks.iter().filter(|c| c.ok).count();
+            let events: u64 = self.log_checks.iter().map(|c| c.events).sum();
+            let _ = writeln!(
+                s,
+                "{}: {sound}/{} {}, {events} {}",
+                pick(
+                    lang,
+                    "Kiểm tra toàn bộ nhật ký (--verify)",
+                    "Whole logs verified (--verify)"
+                ),
+                self.log_checks.len(),
+                pick(lang, "nút toàn vẹn", "nodes sound"),
+                pick(lang, "sự kiện đã đọc", "events read"),
+            );
+            for c in self.log_checks.iter().filter(|c| !c.ok) {
+                let _ = writeln!(s, "  - {}", log_check_text(c, lang));
+            }
         }
         for l in &self.links {
             if l.is_consistent() {
@@ -1200,6 +1258,15 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 impl NodeClient {
     async fn connect(unit: UnitId, endpoint: &str, tls: &LoadedTls) -> Result<NodeClient, String> {
+        NodeClient::connect_for(unit, endpoint, tls, CALL_TIMEOUT).await
+    }
+
+    async fn connect_for(
+        unit: UnitId,
+        endpoint: &str,
+        tls: &LoadedTls,
+        timeout: Duration,
+    ) -> Result<NodeClient, String> {
         if !endpoint.starts_with("https://") {
             return Err(format!(
                 "endpoint {endpoint} must be an https:// URL (every link is mutual TLS)"
@@ -1210,7 +1277,7 @@ impl NodeClient {
             .tls_config(tls.client_config(unit))
             .map_err(|e| format!("tls for {endpoint}: {}", error_chain(&e)))?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(CALL_TIMEOUT)
+            .timeout(timeout)
             .tcp_nodelay(true)
             .connect()
             .await
@@ -1230,6 +1297,36 @@ impl NodeClient {
             s.code(),
             s.message()
         )
+    }
+
+    /// The node's whole-log verification; a refusal or failure is a check
+    /// that did not pass, with the reason.
+    async fn verify(&self) -> LogCheck {
+        let r = AdminClient::new(self.channel.clone())
+            .verify(VerifyRequest {})
+            .await
+            .map_err(|s| self.call_error("Admin.Verify", &s));
+        match r {
+            Ok(r) => {
+                let r = r.into_inner();
+                LogCheck {
+                    unit: self.unit,
+                    ok: r.ok,
+                    events: r.events,
+                    at: (!r.ok).then_some(r.at),
+                    problem: (!r.ok).then_some(r.problem),
+                    took_ms: r.took_ms,
+                }
+            }
+            Err(e) => LogCheck {
+                unit: self.unit,
+                ok: false,
+                events: 0,
+                at: None,
+                problem: Some(e),
+                took_ms: 0,
+            },
+        }
     }
 
     async fn digest(&self, origins: Vec<String>, every: u64) -> Result<Vec<OriginDigest>, String> {
@@ -1352,29 +1449,44 @@ struct Snapshot {
     client: Option<NodeClient>,
     chains: Result<BTreeMap<String, Chain>, String>,
     status: Result<StatusResponse, String>,
+    log_check: Option<LogCheck>,
 }
 
-async fn probe(unit: UnitId, endpoint: Option<&String>, tls: &LoadedTls, every: u64) -> Snapshot {
+async fn probe(
+    unit: UnitId,
+    endpoint: Option<&String>,
+    tls: &LoadedTls,
+    every: u64,
+    verify: bool,
+) -> Snapshot {
     let failed = |e: String| Snapshot {
         unit,
         client: None,
         chains: Err(e.clone()),
         status: Err(e),
+        log_check: None,
     };
     let Some(endpoint) = endpoint else {
         return failed(format!("no endpoint given for {unit}"));
     };
-    let client = match NodeClient::connect(unit, endpoint, tls).await {
+    let timeout = if verify { VERIFY_TIMEOUT } else { CALL_TIMEOUT };
+    let client = match NodeClient::connect_for(unit, endpoint, tls, timeout).await {
         Ok(c) => c,
         Err(e) => return failed(e),
     };
     let chains = read_chains(&client, every).await;
     let status = client.status().await;
+    let log_check = if verify {
+        Some(client.verify().await)
+    } else {
+        None
+    };
     Snapshot {
         unit,
         client: Some(client),
         chains,
         status,
+        log_check,
     }
 }
 
@@ -1458,7 +1570,7 @@ async fn inspect(opts: &TierOptions, tls: &LoadedTls) -> Result<TierReport, Reco
     let mut depth = 0usize;
     while !level.is_empty() {
         let probed: Vec<Snapshot> = stream::iter(level.iter().copied())
-            .map(|u| probe(u, opts.endpoints.get(&u), tls, every))
+            .map(|u| probe(u, opts.endpoints.get(&u), tls, every, opts.verify))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -1530,6 +1642,11 @@ async fn inspect(opts: &TierOptions, tls: &LoadedTls) -> Result<TierReport, Reco
         })
         .collect();
     unreachable.sort_by_key(|u| u.unit);
+    let mut log_checks: Vec<LogCheck> = order
+        .iter()
+        .filter_map(|u| snaps.get(u)?.log_check.clone())
+        .collect();
+    log_checks.sort_by_key(|c| c.unit);
     Ok(TierReport {
         root,
         walk: opts.walk,
@@ -1543,7 +1660,30 @@ async fn inspect(opts: &TierOptions, tls: &LoadedTls) -> Result<TierReport, Reco
         repair_attempted: false,
         repaired: Vec::new(),
         before_repair: None,
+        log_checks,
     })
+}
+
+/// What a failed whole-log verification found, for people.
+fn log_check_text(c: &LogCheck, lang: Lang) -> String {
+    let problem = c.problem.as_deref().unwrap_or("?");
+    match &c.at {
+        Some(at) => format!(
+            "{} {} {} {at}: {problem}",
+            pick(lang, "Nhật ký của nút", "The log of node"),
+            c.unit,
+            pick(lang, "BỊ HỎNG tại", "is CORRUPT at"),
+        ),
+        None => format!(
+            "{} {}: {problem}",
+            pick(
+                lang,
+                "Không kiểm tra được nhật ký của nút",
+                "Could not verify the log of node"
+            ),
+            c.unit,
+        ),
+    }
 }
 
 fn within(topo: &Topology, origin: &str, ancestor: UnitId) -> bool {
@@ -2147,8 +2287,14 @@ async fn repair_with(
         tokio::time::sleep(REPAIR_POLL).await;
     }
 
-    // Re-verify everything in scope.
-    let mut after = inspect(opts, tls).await?;
+    // Re-verify everything in scope (repairs move events between nodes,
+    // they change no stored event: the logs verified before still stand).
+    let digests_only = TierOptions {
+        verify: false,
+        ..opts.clone()
+    };
+    let mut after = inspect(&digests_only, tls).await?;
+    after.log_checks = before.log_checks.clone();
     let class_after = |parent: UnitId, child: UnitId, origin: &str| {
         after
             .links
