@@ -274,6 +274,7 @@ async fn measure(args: &Args, s: Setup<'_>) -> anyhow::Result<()> {
         );
     }
     times.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| v.get(v.len() / 2).copied().unwrap_or(0.0);
     println!(
         "tier check, {} communes × {} events (both logs {} events each), {} diverged, checkpoint every {}: median {:.2} s, best {:.2} s, worst {:.2} s",
         args.communes,
@@ -281,9 +282,36 @@ async fn measure(args: &Args, s: Setup<'_>) -> anyhow::Result<()> {
         u64::from(args.communes) * args.events,
         args.diverge,
         args.checkpoint_every,
-        times.get(times.len() / 2).copied().unwrap_or(0.0),
+        median(&times),
         times.first().copied().unwrap_or(0.0),
         times.last().copied().unwrap_or(0.0),
+    );
+
+    // The same check with every node re-reading its whole log (`--verify`).
+    opts.verify = true;
+    let mut verified = Vec::new();
+    for run in 1..=args.runs {
+        let t = Instant::now();
+        let r = check_tiers(&opts).await?;
+        let secs = t.elapsed().as_secs_f64();
+        verified.push(secs);
+        let node_ms: Vec<String> = r
+            .log_checks
+            .iter()
+            .map(|c| format!("{} {} events in {} ms", c.unit, c.events, c.took_ms))
+            .collect();
+        println!("run {run} --verify: {secs:.2} s; {}", node_ms.join(", "));
+        anyhow::ensure!(
+            r.log_checks.len() == 2 && r.log_checks.iter().all(|c| c.ok),
+            "a log did not verify:\n{}",
+            r.render_text(Lang::En)
+        );
+    }
+    verified.sort_by(f64::total_cmp);
+    println!(
+        "tier check with --verify: median {:.2} s, {:.2}× the check without it",
+        median(&verified),
+        median(&verified) / median(&times)
     );
     shutdown.cancel();
     for t in tasks {
