@@ -10,21 +10,12 @@ use clap::{Args, Parser, Subcommand};
 use sync178_hub::cli::{self, EXIT_QUERY, QueryCmd};
 use sync178_hub::{Config, HubError};
 use sync178_node::cli::EXIT_USAGE;
+use sync178_node::daemon::{self, EXIT_FAILURE, init_tracing};
 use sync178_node::i18n::Lang;
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
-use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
-use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-/// How long the hub may take to stop after SIGINT/SIGTERM.
-const GRACE: Duration = Duration::from_secs(30);
-/// Exit code when the hub fails for another reason.
-const EXIT_FAILURE: u8 = 1;
-/// Exit code when the listen address cannot be bound (`EX_UNAVAILABLE`).
-const EXIT_UNAVAILABLE: u8 = 69;
 /// How often a rebuild reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -256,21 +247,6 @@ async fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Logs on stderr, filtered by RUST_LOG (default: `default` and above).
-fn init_tracing(default: LevelFilter, json: bool) {
-    let filter = EnvFilter::builder()
-        .with_default_directive(default.into())
-        .from_env_lossy();
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        fmt.json().init();
-    } else {
-        fmt.init();
-    }
-}
-
 /// The daemon: tracing → config → bind → run → signal → drain.
 async fn run(config_path: &Path, log_json: bool) -> u8 {
     init_tracing(LevelFilter::INFO, log_json);
@@ -281,56 +257,18 @@ async fn run(config_path: &Path, log_json: bool) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let listener = match TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("cannot listen on {}: {e}", config.listen);
-            return EXIT_UNAVAILABLE;
-        }
-    };
-    let (mut sigint, mut sigterm) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("cannot install signal handlers: {e}");
-            return EXIT_FAILURE;
-        }
-    };
-    let token = CancellationToken::new();
-    let mut hub = tokio::spawn(Box::pin(sync178_hub::run(config, listener, token.clone())));
-    tokio::select! {
-        res = &mut hub => return finished(res),
-        _ = sigint.recv() => tracing::info!(signal = "SIGINT", "stopping"),
-        _ = sigterm.recv() => tracing::info!(signal = "SIGTERM", "stopping"),
-    }
-    token.cancel();
-    match tokio::time::timeout(GRACE, hub).await {
-        Ok(res) => finished(res),
-        Err(_) => {
-            tracing::warn!(grace_secs = GRACE.as_secs(), "hub did not stop in time");
-            EXIT_FAILURE
-        }
-    }
-}
-
-/// The exit code of a finished hub task.
-fn finished(res: Result<Result<(), HubError>, tokio::task::JoinError>) -> u8 {
-    match res {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => {
-            eprintln!("{e}");
-            match e {
-                HubError::Config { .. } | HubError::Tls(_) | HubError::Topology(_) => EXIT_USAGE,
-                _ => EXIT_FAILURE,
-            }
-        }
-        Err(e) => {
-            eprintln!("hub task failed: {e}");
-            EXIT_FAILURE
-        }
-    }
+    daemon::serve(
+        "hub",
+        config.listen,
+        |listener, shutdown| sync178_hub::run(config, listener, shutdown),
+        |e| {
+            matches!(
+                e,
+                HubError::Config { .. } | HubError::Tls(_) | HubError::Topology(_)
+            )
+        },
+    )
+    .await
 }
 
 /// `rebuild`: replays the feed with progress on stderr, prints both digests.

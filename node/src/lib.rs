@@ -9,6 +9,7 @@ pub mod admin;
 pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod deploy;
 pub mod feed;
 pub mod i18n;

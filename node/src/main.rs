@@ -3,28 +3,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use sync178_node::cli::{self, EXIT_DATAERR, EXIT_USAGE};
+use sync178_node::daemon::{self, EXIT_FAILURE};
 use sync178_node::i18n::{Lang, Msg, t};
 use sync178_node::{Config, NodeError};
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
-use tokio::net::TcpListener;
-use tokio::signal::unix::{SignalKind, signal};
-use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
-
-/// How long the node may take to stop after SIGINT/SIGTERM.
-const GRACE: Duration = Duration::from_secs(30);
-/// Exit code when a node or a command fails for another reason.
-const EXIT_FAILURE: u8 = 1;
-/// Exit code when the listen address cannot be bound (`EX_UNAVAILABLE`).
-const EXIT_UNAVAILABLE: u8 = 69;
 
 /// sync178 node: the daemon of one administrative unit, and the tools to feed and watch it.
 #[derive(Debug, Parser)]
@@ -148,18 +137,7 @@ async fn main() -> ExitCode {
 
 /// The daemon: tracing → config → bind → run → signal → drain.
 async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
-    let filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .from_env_lossy();
-    let fmt = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if log_json {
-        fmt.json().init();
-    } else {
-        fmt.init();
-    }
-
+    daemon::init_tracing(LevelFilter::INFO, log_json);
     let config = match Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
@@ -167,56 +145,18 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let listener = match TcpListener::bind(config.listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("cannot listen on {}: {e}", config.listen);
-            return EXIT_UNAVAILABLE;
-        }
-    };
-    let (mut sigint, mut sigterm) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("cannot install signal handlers: {e}");
-            return EXIT_FAILURE;
-        }
-    };
-    let token = CancellationToken::new();
-    let mut node = tokio::spawn(Box::pin(sync178_node::run(config, listener, token.clone())));
-    tokio::select! {
-        res = &mut node => return finished(res),
-        _ = sigint.recv() => tracing::info!(signal = "SIGINT", "stopping"),
-        _ = sigterm.recv() => tracing::info!(signal = "SIGTERM", "stopping"),
-    }
-    token.cancel();
-    match tokio::time::timeout(GRACE, node).await {
-        Ok(res) => finished(res),
-        Err(_) => {
-            tracing::warn!(grace_secs = GRACE.as_secs(), "node did not stop in time");
-            EXIT_FAILURE
-        }
-    }
-}
-
-/// The exit code of a finished node task.
-fn finished(res: Result<Result<(), NodeError>, tokio::task::JoinError>) -> u8 {
-    match res {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => {
-            eprintln!("{e}");
-            match e {
-                NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_) => EXIT_USAGE,
-                _ => EXIT_FAILURE,
-            }
-        }
-        Err(e) => {
-            eprintln!("node task failed: {e}");
-            EXIT_FAILURE
-        }
-    }
+    daemon::serve(
+        "node",
+        config.listen,
+        |listener, shutdown| sync178_node::run(config, listener, shutdown),
+        |e| {
+            matches!(
+                e,
+                NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_)
+            )
+        },
+    )
+    .await
 }
 
 /// `certs`: issues what the province lacks and says what was created and kept.
