@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sync178_node::config::{read_toml, resolve};
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
 
@@ -92,65 +93,26 @@ fn default_snapshot() -> u64 {
     1000
 }
 
-/// A configuration that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// Malformed TOML, unknown or missing fields.
-    #[error("config {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// What toml said.
-        message: String,
-    },
-    /// A value out of range.
-    #[error("config {path}: {field}: {reason}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// The field.
-        field: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
+/// A configuration that cannot be used (the node's: same file rules).
+pub use sync178_node::config::ConfigError;
 
 impl Config {
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        for p in [
-            &mut c.data_dir,
-            &mut c.topology,
-            &mut c.tls.ca,
-            &mut c.tls.cert,
-            &mut c.tls.key,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
-        if let Some(tokens) = c.web.as_mut().and_then(|w| w.tokens_file.as_mut())
-            && tokens.is_relative()
-        {
-            *tokens = base.join(&*tokens);
-        }
+        let (mut c, base): (Config, _) = read_toml(path)?;
+        let tokens = c.web.as_mut().and_then(|w| w.tokens_file.as_mut());
+        resolve(
+            &base,
+            [
+                &mut c.data_dir,
+                &mut c.topology,
+                &mut c.tls.ca,
+                &mut c.tls.cert,
+                &mut c.tls.key,
+            ]
+            .into_iter()
+            .chain(tokens),
+        );
         let bad = |field, reason: &str| ConfigError::Invalid {
             path: path.to_path_buf(),
             field,

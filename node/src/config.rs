@@ -143,36 +143,52 @@ pub enum ConfigError {
     },
 }
 
+/// Reads the TOML config at `path` (unknown or missing fields are errors
+/// that name the field and line); returns it with the folder its relative
+/// paths are relative to. Shared by the node's and the hub's configs.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, PathBuf), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let c = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim().replace('\n', " "),
+    })?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    Ok((c, base))
+}
+
+/// Makes each relative path of `paths` relative to `base`.
+pub fn resolve<'a>(base: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>) {
+    for p in paths {
+        if p.is_relative() {
+            *p = base.join(&*p);
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut c: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string().trim().replace('\n', " "),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        c.resolve_paths(base);
+        let (mut c, base): (Config, _) = read_toml(path)?;
+        c.resolve_paths(&base);
         c.check(path)?;
         Ok(c)
     }
 
     /// Makes relative paths relative to `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
-        for p in [
-            &mut self.topology,
-            &mut self.data_dir,
-            &mut self.tls.ca,
-            &mut self.tls.cert,
-            &mut self.tls.key,
-        ] {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        }
+        resolve(
+            base,
+            [
+                &mut self.topology,
+                &mut self.data_dir,
+                &mut self.tls.ca,
+                &mut self.tls.cert,
+                &mut self.tls.key,
+            ],
+        );
     }
 
     /// Checks ranges.
