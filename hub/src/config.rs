@@ -133,3 +133,56 @@ impl Config {
         Ok(c)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (tempfile::TempDir, Result<Config, ConfigError>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hub.toml");
+        std::fs::write(&path, text).expect("write");
+        let c = Config::load(&path);
+        (dir, c)
+    }
+
+    const GOOD: &str = r#"
+data_dir = "data/hub"
+topology = "/srv/topology.csv"
+[node]
+endpoint = "https://127.0.0.1:7100"
+unit = "p33"
+[tls]
+ca = "certs/ca.pem"
+cert = "certs/hub/hub.pem"
+key = "certs/hub/hub.key"
+[web]
+listen = "127.0.0.1:7380"
+tokens_file = "web-tokens.txt"
+"#;
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file_and_defaults_apply() {
+        let (dir, c) = load(GOOD);
+        let c = c.expect("loads");
+        assert_eq!(c.data_dir, dir.path().join("data/hub"));
+        assert_eq!(c.topology, PathBuf::from("/srv/topology.csv"));
+        assert_eq!(c.tls.key, dir.path().join("certs/hub/hub.key"));
+        let web = c.web.expect("web");
+        assert_eq!(web.tokens_file, Some(dir.path().join("web-tokens.txt")));
+        assert_eq!(c.tipoff_deadline_days, 20);
+    }
+
+    #[test]
+    fn bad_files_name_the_field() {
+        let (_d, c) = load(&GOOD.replace("data_dir", "data_folder"));
+        let e = c.expect_err("unknown field").to_string();
+        assert!(e.contains("data_folder"), "{e}");
+        let (_d, c) = load(&GOOD.replace("https://", "http://"));
+        let e = c.expect_err("plain http").to_string();
+        assert!(e.contains("node.endpoint") && e.contains("https://"), "{e}");
+        let (_d, c) = load(&format!("tipoff_deadline_days = 0\n{GOOD}"));
+        let e = c.expect_err("zero days").to_string();
+        assert!(e.contains("tipoff_deadline_days"), "{e}");
+    }
+}
