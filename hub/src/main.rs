@@ -394,17 +394,20 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             ("dữ liệu", "hub gRPC (vai trò operator)")
         };
         println!("{data}: {}", dir.display());
-        println!(
-            "{grpc}: https://{}  (certs: {}/certs/operator/)",
-            d.hub_addr,
-            dir.display()
-        );
-        let web = if en { "dashboard" } else { "trang tổng quan" };
-        println!(
-            "{web}: http://{}/{}",
-            d.web_addr,
-            if en { "?lang=en" } else { "" }
-        );
+        // Addresses only while something answers at them.
+        if !no_serve {
+            println!(
+                "{grpc}: https://{}  (certs: {}/certs/operator/)",
+                d.hub_addr,
+                dir.display()
+            );
+            let web = if en { "dashboard" } else { "trang tổng quan" };
+            println!(
+                "{web}: http://{}/{}",
+                d.web_addr,
+                if en { "?lang=en" } else { "" }
+            );
+        }
     }
     if no_serve {
         d.stop().await;

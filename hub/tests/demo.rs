@@ -64,3 +64,29 @@ fn the_demo_delivers_every_event_and_prints_the_kpis_of_its_own_tally() {
     assert!(data.join("nodes").join("p33").join("log").exists());
     assert!(data.join("hub").exists());
 }
+
+#[test]
+fn a_demo_that_does_not_serve_prints_no_addresses() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_sync178-hub"))
+        .args(["--lang", "en", "demo", "--no-serve", "--seed", "5"])
+        .args(["--web", "127.0.0.1:0", "--dir"])
+        .arg(dir.path().join("demo"))
+        .output()
+        .expect("demo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Inspection coverage") || stdout.contains("inspect"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("data: "), "{stdout}");
+    assert!(
+        !stdout.contains("dashboard") && !stdout.contains("https://"),
+        "nothing answers there after exit: {stdout}"
+    );
+}
