@@ -57,6 +57,9 @@ pub enum FollowError {
 /// How often a following hub asks the node what it holds, for lag in events.
 pub const HEADS_EVERY: Duration = Duration::from_secs(2);
 
+/// Snapshots wait at least this many times as long as the last one took.
+const SAVE_SHARE: u32 = 10;
+
 /// What the followed node holds, when last asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeHeads {
@@ -250,6 +253,7 @@ pub async fn follow_once(
     let mut stream = source.subscribe(from).await?;
     let mut heads_source = source.clone();
     let mut last_save = Instant::now();
+    let mut last_took = Duration::ZERO;
     let mut ask = tokio::time::interval(HEADS_EVERY);
     ask.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -276,8 +280,12 @@ pub async fn follow_once(
             s.checkpoint
         };
         (hooks.on_applied)(checkpoint);
-        if last_save.elapsed() >= snapshot_every {
+        // A big state takes seconds to save: wait at least SAVE_SHARE times
+        // the last save, so saving costs at most ~1/SAVE_SHARE of the time.
+        if last_save.elapsed() >= snapshot_every.max(last_took * SAVE_SHARE) {
+            let t = Instant::now();
             (hooks.save)().await;
+            last_took = t.elapsed();
             last_save = Instant::now();
         }
     }

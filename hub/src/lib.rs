@@ -110,8 +110,9 @@ impl Hub {
 
     /// Writes the state and its checkpoint.
     pub fn save(&self) -> Result<(), StoreError> {
-        let s = self.read().clone();
-        self.store.save(&s)
+        // Encoded under the read lock, not copied: queries go on reading, and
+        // the follower, the only writer, waits for the save anyway.
+        self.store.save(&self.read())
     }
 
     /// Writes `state` (e.g. rebuilt from the feed) to the store, then makes it

@@ -214,4 +214,22 @@ pub fn section(r: &mut crate::report::Report, runs: usize, quick: bool) {
         }
     }
     r.add(&format!("hub replay of {target} events"), secs, "s");
+
+    // What a snapshot of that state costs the follower: encode and flush.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = sync178_hub::store::Store::open(&dir.path().join("state"), &root.to_string())
+        .expect("hub store");
+    let t = Instant::now();
+    let bytes = postcard::to_allocvec(&state).expect("encodes");
+    let encode = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    store.save(&state).expect("saves");
+    let save = t.elapsed().as_secs_f64();
+    r.add(
+        &format!("hub state after {target} events"),
+        bytes.len() as f64 / 1e6,
+        "MB",
+    );
+    r.add("hub state encode", encode * 1000.0, "ms");
+    r.add("hub state save (encode, write, flush)", save * 1000.0, "ms");
 }
