@@ -27,7 +27,8 @@ pub struct Config {
     /// Days within which a tip-off must be closed to count as on time.
     #[serde(default = "default_deadline")]
     pub tipoff_deadline_days: u32,
-    /// How often the state and its checkpoint are written, ms.
+    /// How often the state and its checkpoint are written, ms, at most: a
+    /// snapshot also waits ten times as long as the last one took.
     #[serde(default = "default_snapshot")]
     pub snapshot_every_ms: u64,
     /// The operator web page (`[web]`); none without the section.
