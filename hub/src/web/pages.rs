@@ -1163,7 +1163,7 @@ fn commune_sections(
             i18n::t(lang, Msg::ColLag),
             esc(&i18n::duration(lang, o.lag_ms)),
             i18n::t(lang, Msg::ColLagEvents),
-            f::int(lang, o.lag_events),
+            behind(lang, &sync, o),
             cls = lag_class(o.lag_ms, o.last_received_at),
         ),
         None => format!(
@@ -1181,6 +1181,20 @@ fn commune_sections(
 }
 
 // ---------------------------------------------------------------- health
+
+/// Events of `o` the node holds and the hub has not applied; "—" until the
+/// hub has asked the node (never a zero it does not know).
+fn behind(
+    lang: Lang,
+    sync: &sync178_shared::proto::v1::SyncStatusResponse,
+    o: &sync178_shared::proto::v1::OriginLag,
+) -> String {
+    if sync.heads_at > 0 {
+        f::int(lang, o.lag_events)
+    } else {
+        "—".to_owned()
+    }
+}
 
 fn lag_class(lag_ms: i64, received_at: i64) -> &'static str {
     if lag_ms > LAG_BAD_MS {
@@ -1296,7 +1310,7 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
                 rec = esc(&f::datetime_ms(lang, o.last_recorded_at)),
                 recv = esc(&f::datetime_ms(lang, o.last_received_at)),
                 lag = esc(&i18n::duration(lang, o.lag_ms)),
-                behind = f::int(lang, o.lag_events),
+                behind = behind(lang, &sync, o),
             ),
         ));
     }
@@ -1568,6 +1582,20 @@ pub async fn logout(State(app): State<App>, headers: axum::http::HeaderMap) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lag_in_events_is_a_dash_until_the_node_was_asked() {
+        use sync178_shared::proto::v1::{OriginLag, SyncStatusResponse};
+        let o = OriginLag {
+            lag_events: 1234,
+            ..OriginLag::default()
+        };
+        let mut sync = SyncStatusResponse::default();
+        assert_eq!(behind(Lang::En, &sync, &o), "—");
+        sync.heads_at = 1;
+        assert_eq!(behind(Lang::En, &sync, &o), "1,234");
+        assert_eq!(behind(Lang::Vi, &sync, &o), "1.234");
+    }
 
     #[test]
     fn sort_keys_round_trip() {
