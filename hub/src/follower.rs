@@ -60,6 +60,13 @@ pub const HEADS_EVERY: Duration = Duration::from_secs(2);
 /// Snapshots wait at least this many times as long as the last one took.
 const SAVE_SHARE: u32 = 10;
 
+/// Whether a snapshot is due `since` the last one, which took `last_took`:
+/// after `every`, and after `SAVE_SHARE` times the last save (a big state
+/// takes seconds to save; this keeps saving to ~1/`SAVE_SHARE` of the time).
+pub fn snapshot_due(since: Duration, every: Duration, last_took: Duration) -> bool {
+    since >= every.max(last_took * SAVE_SHARE)
+}
+
 /// What the followed node holds, when last asked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeHeads {
@@ -280,9 +287,7 @@ pub async fn follow_once(
             s.checkpoint
         };
         (hooks.on_applied)(checkpoint);
-        // A big state takes seconds to save: wait at least SAVE_SHARE times
-        // the last save, so saving costs at most ~1/SAVE_SHARE of the time.
-        if last_save.elapsed() >= snapshot_every.max(last_took * SAVE_SHARE) {
+        if snapshot_due(last_save.elapsed(), snapshot_every, last_took) {
             let t = Instant::now();
             (hooks.save)().await;
             last_took = t.elapsed();
@@ -294,4 +299,20 @@ pub async fn follow_once(
 /// Read access to shared state (a poisoned lock still holds a whole state).
 pub fn read(state: &RwLock<State>) -> std::sync::RwLockReadGuard<'_, State> {
     state.read().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshots_wait_for_the_interval_and_ten_times_the_last_save() {
+        let ms = Duration::from_millis;
+        // A quick save: the configured interval decides.
+        assert!(!snapshot_due(ms(999), ms(1000), ms(5)));
+        assert!(snapshot_due(ms(1000), ms(1000), ms(5)));
+        // A 2.3 s save (a 10M-event state): the next waits 23 s.
+        assert!(!snapshot_due(ms(22_999), ms(1000), ms(2300)));
+        assert!(snapshot_due(ms(23_000), ms(1000), ms(2300)));
+    }
 }
