@@ -524,14 +524,4 @@ impl KpiIndex {
             .map(|(_, n)| n)
             .sum()
     }
-
-    /// Number of counters (for status and tests).
-    pub fn len(&self) -> usize {
-        self.at.len() + self.since.len()
-    }
-
-    /// Whether no counter is set.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
