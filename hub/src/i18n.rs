@@ -174,10 +174,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ColProjection => ("phần dữ liệu", "projection"),
         Msg::ColDigest => ("mã băm", "digest"),
     };
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 /// `yes` or `no` in `lang`.
@@ -361,10 +358,7 @@ pub fn kpi_label(lang: Lang, kpi: Kpi) -> &'static str {
         Kpi::HealthyCommunes => ("Xã lành mạnh", "Healthy communes"),
         Kpi::ViolationsHandled => ("Vi phạm được xử lý", "Violations handled"),
     };
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 /// A short name of a KPI, for the columns of a breakdown.
@@ -381,10 +375,7 @@ pub fn kpi_short(lang: Lang, kpi: Kpi) -> &'static str {
         Kpi::HealthyCommunes => ("xã LM", "healthy"),
         Kpi::ViolationsHandled => ("VP xử lý", "handled"),
     };
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 /// The legend of the short KPI names of a breakdown.
@@ -458,10 +449,7 @@ type Phrase = (&'static str, &'static str);
 type Values = fn(&str) -> Option<Phrase>;
 
 fn pick(lang: Lang, (vi, en): Phrase) -> &'static str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 fn base_metric(name: &str) -> Option<Phrase> {

@@ -12,6 +12,16 @@ pub enum Lang {
     En,
 }
 
+impl Lang {
+    /// `vi` or `en`, whichever is this language.
+    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
 /// Every phrase the CLI prints for people. Server error messages and field
 /// paths are not here: they stay as the node wrote them (English).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,10 +215,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "its config is written by `sync178-hub`, not by this command",
         ),
     };
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 /// The name of a link state in `lang`.
@@ -222,10 +229,7 @@ pub fn link_state(lang: Lang, state: LinkState) -> &'static str {
         LinkState::BackingOff => ("chờ kết nối lại", "backing off"),
         LinkState::Stopped => ("đã dừng", "stopped"),
     };
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 /// How long ago `at_ms` was at `now_ms`, e.g. `3 phút trước` / `3 min ago`;

@@ -866,10 +866,7 @@ impl TierReport {
 // --------------------------------------------------------------- rendering
 
 fn pick(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 fn state_key(s: LinkState) -> &'static str {

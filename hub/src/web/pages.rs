@@ -38,10 +38,7 @@ pub const LAG_WARN_MS: i64 = 3_600_000;
 pub const LAG_BAD_MS: i64 = 86_400_000;
 
 fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
-    match lang {
-        Lang::Vi => vi,
-        Lang::En => en,
-    }
+    lang.pick(vi, en)
 }
 
 fn html_response(status: StatusCode, body: String) -> Response {
