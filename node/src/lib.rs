@@ -6,6 +6,7 @@
 //! [`run`] is the whole daemon; `main.rs` and the tests call the same function.
 
 pub mod admin;
+pub mod backup;
 pub mod certs;
 pub mod cli;
 pub mod config;
