@@ -143,6 +143,11 @@ impl Tokens {
         Ok(Tokens { entries })
     }
 
+    /// Whether the file holds an operator called `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| n == name)
+    }
+
     /// The operator whose token this is. Compares the token's hash with every
     /// stored hash in constant time, whichever matches.
     pub fn verify(&self, token: &str) -> Option<&str> {
