@@ -191,7 +191,10 @@ pub async fn run_with(
     if let Some(web_config) = config.web.clone() {
         let web_listener = TcpListener::bind(web_config.listen)
             .await
-            .map_err(web::WebError::from)?;
+            .map_err(|source| web::WebError::Bind {
+                addr: web_config.listen,
+                source,
+            })?;
         let page = web::WebServer::new(
             hub.clone(),
             web_listener,

@@ -168,6 +168,35 @@ pub fn resolve<'a>(base: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>
     }
 }
 
+/// Checks that `endpoint` is an `https://` URL with a host (and a port or
+/// not), nothing after it: a gRPC link's address. Says why not.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    const EXAMPLE: &str = "e.g. https://10.0.0.5:7000";
+    if !endpoint.starts_with("https://") {
+        return Err(format!(
+            "{endpoint:?} must be an https:// URL (links are always mutual TLS), {EXAMPLE}"
+        ));
+    }
+    let uri: tonic::transport::Uri = endpoint
+        .parse()
+        .map_err(|e| format!("{endpoint:?} is not a URL ({e}), {EXAMPLE}"))?;
+    let host = uri.host().unwrap_or_default();
+    if host.is_empty() || host == "[]" {
+        return Err(format!("{endpoint:?} names no host, {EXAMPLE}"));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(format!(
+            "{endpoint:?} carries a user name; give only the host and port, {EXAMPLE}"
+        ));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(format!(
+            "{endpoint:?} has a path or query; give only the host and port, {EXAMPLE}"
+        ));
+    }
+    Ok(())
+}
+
 impl Config {
     /// Reads and checks the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -230,13 +259,8 @@ impl Config {
                 "must be positive and at most backoff_max_ms",
             ));
         }
-        if let Some(p) = &self.parent
-            && !(p.endpoint.starts_with("https://"))
-        {
-            return Err(bad(
-                "parent.endpoint",
-                "must be an https:// URL (links are always mutual TLS)",
-            ));
+        if let Some(p) = &self.parent {
+            check_endpoint(&p.endpoint).map_err(|reason| bad("parent.endpoint", &reason))?;
         }
         Ok(())
     }
@@ -295,6 +319,14 @@ key = "certs/c00292/node.key"
                 GOOD.replace("listen = \"127.0.0.1:7101\"", "listen = \"nowhere\""),
                 "listen",
             ),
+            (
+                GOOD.replace("https://127.0.0.1:7100", "https://"),
+                "parent.endpoint",
+            ),
+            (
+                format!("{GOOD}extra = 1\n"),
+                "unknown field `extra`",
+            ),
         ];
         for (text, expect) in cases {
             let err = load(&text).expect_err("refused").to_string();
@@ -302,5 +334,28 @@ key = "certs/c00292/node.key"
         }
         let err = Config::load(Path::new("/nonexistent/node.toml")).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/node.toml"));
+    }
+
+    #[test]
+    fn endpoints_need_a_host() {
+        for good in [
+            "https://127.0.0.1:7100",
+            "https://node.p33.example:7000/",
+            "https://[::1]:7000",
+        ] {
+            assert_eq!(check_endpoint(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://",
+            "https://:7000",
+            "http://127.0.0.1:7100",
+            "https://127.0.0.1:7100/sync",
+            "https://a@127.0.0.1:7100",
+            "https://127.0.0.1:7100?x=1",
+            "https://127.0.0.1:notaport",
+            "",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad} accepted");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
+pub mod numbers;
 pub mod state;
 pub mod sync;
 pub mod uplink;

@@ -230,6 +230,54 @@ impl Guard {
     }
 }
 
+/// An unlock request that cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    /// Neither an address, an operator name, nor `*`.
+    #[error(
+        "{0:?} is neither a client address (192.0.2.10, 2001:db8::1), an operator name of the tokens file, nor *"
+    )]
+    Who(String),
+    /// The file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The unlock file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Asks the hub whose data folder is `data_dir` to lift the locks of `who`
+/// (addresses, operator names, `*` for all): appends them to its
+/// [`UNLOCK_FILE`], which the running hub applies at the next sign-in
+/// attempt. Checks every name before writing any. Returns the file.
+pub fn request_unlock(data_dir: &Path, who: &[String]) -> Result<PathBuf, UnlockError> {
+    for w in who {
+        let w = w.trim();
+        if !(w == "*" || w.parse::<IpAddr>().is_ok() || super::auth::valid_name(w)) {
+            return Err(UnlockError::Who(w.to_string()));
+        }
+    }
+    let path = data_dir.join(UNLOCK_FILE);
+    let err = |source| UnlockError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(err)?;
+    let text: String = who.iter().map(|w| format!("{}\n", w.trim())).collect();
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(err)?;
+    file.sync_all().map_err(err)?;
+    Ok(path)
+}
+
 fn worse(a: Verdict, b: Verdict) -> Verdict {
     match (a, b) {
         (Verdict::Locked, _) | (_, Verdict::Locked) => Verdict::Locked,
@@ -324,6 +372,28 @@ mod tests {
         g.succeeded(&[a.clone()]);
         assert_eq!(g.check(&[a], now), Verdict::Go);
         assert_eq!(addr("::ffff:192.0.2.1"), addr("192.0.2.1"));
+    }
+
+    #[test]
+    fn the_unlock_file_lifts_locks_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let g = Guard::new(dir.path());
+        let now = Instant::now();
+        let keys = [addr("192.0.2.10"), Key::Account("lan".into())];
+        for _ in 0..LOCK_AFTER {
+            g.failed(&keys, now);
+        }
+        assert_eq!(g.check(&keys, now), Verdict::Locked);
+        assert!(matches!(
+            request_unlock(dir.path(), &["lan".into(), "no spaces".into()]),
+            Err(UnlockError::Who(w)) if w == "no spaces"
+        ));
+        g.poll_unlock_file();
+        assert_eq!(g.check(&keys, now), Verdict::Locked, "nothing was written");
+        request_unlock(dir.path(), &["lan".into(), "192.0.2.10".into()]).expect("writes");
+        g.poll_unlock_file();
+        assert_eq!(g.check(&keys, now), Verdict::Go);
+        assert!(!dir.path().join(UNLOCK_FILE).exists(), "applied once");
     }
 
     #[test]

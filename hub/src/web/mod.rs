@@ -66,8 +66,16 @@ pub enum WebError {
     #[error("web.tls is set but the hub's certificate was not given to the web page")]
     NoTls,
     /// The tokens file cannot be used.
-    #[error(transparent)]
+    #[error("web.tokens_file: {0}")]
     Tokens(#[from] TokensError),
+    /// The page's address cannot be bound (in use, not ours).
+    #[error("web.listen {addr}: cannot listen: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Binding or accepting failed.
     #[error("web page: {0}")]
     Io(#[from] std::io::Error),
