@@ -177,6 +177,10 @@ pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
             "{endpoint:?} must be an https:// URL (links are always mutual TLS), {EXAMPLE}"
         ));
     }
+    let rest = &endpoint["https://".len()..];
+    if rest.is_empty() || rest.starts_with([':', '/', '?', '#', '@']) {
+        return Err(format!("{endpoint:?} names no host, {EXAMPLE}"));
+    }
     let uri: tonic::transport::Uri = endpoint
         .parse()
         .map_err(|e| format!("{endpoint:?} is not a URL ({e}), {EXAMPLE}"))?;
@@ -323,10 +327,7 @@ key = "certs/c00292/node.key"
                 GOOD.replace("https://127.0.0.1:7100", "https://"),
                 "parent.endpoint",
             ),
-            (
-                format!("{GOOD}extra = 1\n"),
-                "unknown field `extra`",
-            ),
+            (format!("{GOOD}extra = 1\n"), "unknown field `extra`"),
         ];
         for (text, expect) in cases {
             let err = load(&text).expect_err("refused").to_string();

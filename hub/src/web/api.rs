@@ -23,9 +23,9 @@ use crate::query::{self, QueryError};
 use crate::{Hub, i18n};
 
 /// Longest part of a request (its query string) quoted in an error, in characters.
-pub const MAX_ECHO: usize = 200;
+pub const MAX_ECHO: usize = 100;
 /// Longest error message answered, in characters.
-pub const MAX_MESSAGE: usize = 300;
+pub const MAX_MESSAGE: usize = 240;
 
 /// `text` cut to `max` characters (`…` marks a cut).
 pub fn clip(text: &str, max: usize) -> String {

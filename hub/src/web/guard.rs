@@ -217,8 +217,17 @@ impl Guard {
         let Some(path) = &self.unlock_file else {
             return;
         };
-        let Ok(text) = std::fs::read_to_string(path) else {
-            return;
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                tracing::warn!(
+                    file = %path.display(),
+                    error = %e,
+                    "cannot read the web unlock file: run `sync178-hub web unlock` as the hub's user"
+                );
+                return;
+            }
         };
         if let Err(e) = std::fs::remove_file(path) {
             tracing::warn!(file = %path.display(), error = %e, "cannot remove the web unlock file");
@@ -341,7 +350,10 @@ mod tests {
         now += BASE_DELAY;
         g.failed(&keys, now);
         assert_eq!(g.check(&keys, now), Verdict::Wait(BASE_DELAY * 2));
-        assert_eq!(Verdict::Wait(Duration::from_millis(1500)).retry_after_secs(), 2);
+        assert_eq!(
+            Verdict::Wait(Duration::from_millis(1500)).retry_after_secs(),
+            2
+        );
         // Another address, another account: not held back.
         assert_eq!(g.check(&[addr("192.0.2.11")], now), Verdict::Go);
         for _ in 0..LOCK_AFTER {

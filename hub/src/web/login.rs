@@ -265,7 +265,10 @@ mod tests {
             m
         };
         let host = (header::HOST, "hub.example:7380");
-        assert_eq!(cross_site(&h(std::slice::from_ref(&host)), None, false), None);
+        assert_eq!(
+            cross_site(&h(std::slice::from_ref(&host)), None, false),
+            None
+        );
         assert_eq!(
             cross_site(
                 &h(&[host.clone(), (header::ORIGIN, "http://hub.example:7380")]),
