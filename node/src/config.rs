@@ -151,9 +151,18 @@ pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Path
         path: path.to_path_buf(),
         source,
     })?;
-    let c = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string().trim().replace('\n', " "),
+    // The path of the section at fault (`tls`, `parent`) leads the message.
+    let c = serde_path_to_error::deserialize(toml::Deserializer::new(&text)).map_err(|e| {
+        let at = e.path().to_string();
+        let said = e.inner().to_string().trim().replace('\n', " ");
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: if at.is_empty() || at == "." {
+                said
+            } else {
+                format!("{at}: {said}")
+            },
+        }
     })?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     Ok((c, base))
@@ -184,6 +193,15 @@ pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
     let uri: tonic::transport::Uri = endpoint
         .parse()
         .map_err(|e| format!("{endpoint:?} is not a URL ({e}), {EXAMPLE}"))?;
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let after_host = authority.rsplit_once(']').map_or(authority, |(_, r)| r);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "{endpoint:?} has a port that is not a number from 0 to 65535, {EXAMPLE}"
+        ));
+    }
     let host = uri.host().unwrap_or_default();
     if host.is_empty() || host == "[]" {
         return Err(format!("{endpoint:?} names no host, {EXAMPLE}"));

@@ -111,7 +111,10 @@ fn unknown_tls_key_exits_64() {
     let config = s
         .good()
         .replace("[tls]\n", "[tls]\npassword = \"hunter2\"\n");
-    refused(&s.run(&config), &["unknown field `password`", "tls"]);
+    refused(
+        &s.run(&config),
+        &["tls.password", "unknown field `password`"],
+    );
 }
 
 #[test]
