@@ -374,14 +374,14 @@ mod tests {
         let a = addr("2001:db8:1:2::1");
         let now = Instant::now();
         for _ in 0..=FREE_FAILURES {
-            g.failed(&[a.clone()], now);
+            g.failed(std::slice::from_ref(&a), now);
         }
         assert!(matches!(
             g.check(&[addr("2001:db8:1:2:ffff::9")], now),
             Verdict::Wait(_)
         ));
         assert_eq!(g.check(&[addr("2001:db8:1:3::1")], now), Verdict::Go);
-        g.succeeded(&[a.clone()]);
+        g.succeeded(std::slice::from_ref(&a));
         assert_eq!(g.check(&[a], now), Verdict::Go);
         assert_eq!(addr("::ffff:192.0.2.1"), addr("192.0.2.1"));
     }
