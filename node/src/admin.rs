@@ -100,6 +100,7 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
             last_ack_at: uplink.last_ack_at,
             backlog,
             reconnects: uplink.reconnects,
+            recovered: uplink.recovered,
         },
     };
     StatusResponse {
@@ -111,6 +112,8 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
         children: ctx.state.children(),
         started_at: ctx.started_at,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        recording_closed: ctx.log.gate().map(|g| g.reason).unwrap_or_default(),
+        store_notices: ctx.log.notices().to_vec(),
     }
 }
 

@@ -259,6 +259,7 @@ fn child_status() -> StatusResponse {
             last_ack_at: NOW - 3 * 60_000,
             backlog: 44,
             reconnects: 7,
+            ..UplinkStatus::default()
         }),
         children: vec![ChildStatus {
             unit: "c11950".into(),
@@ -269,6 +270,7 @@ fn child_status() -> StatusResponse {
         }],
         started_at: NOW - 2 * 86_400_000,
         version: "0.1.0".into(),
+        ..StatusResponse::default()
     }
 }
 
