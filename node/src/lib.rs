@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
+pub mod numbers;
 mod recover;
 pub mod state;
 pub mod sync;

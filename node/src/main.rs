@@ -170,11 +170,13 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
         "node",
         config.listen,
         |listener, shutdown| sync178_node::run(config, listener, shutdown),
-        |e| {
-            matches!(
-                e,
-                NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_)
-            )
+        |e| match e {
+            NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_) => EXIT_USAGE,
+            // Another node holds the log's folder.
+            NodeError::Log(l) if l.to_string().contains("could not acquire lock") => {
+                daemon::EXIT_UNAVAILABLE
+            }
+            NodeError::Log(_) | NodeError::Serve(_) => daemon::EXIT_FAILURE,
         },
     )
     .await
