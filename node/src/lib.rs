@@ -41,6 +41,9 @@ pub use config::Config;
 use config::Limits;
 use state::NodeState;
 
+/// How long opening the log may take before the node gives up (exit 69).
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Opens the log; a store sled cannot read at all is set aside (never
 /// deleted) when a parent can give its events back, and a new one started
 /// that stays closed until they are back. Without a parent (the province)
@@ -151,12 +154,23 @@ pub async fn run(
     let log = {
         let unit = config.unit;
         let has_parent = parent.is_some();
-        tokio::task::spawn_blocking(move || open_log(&log_dir, unit, has_parent))
-            .await
-            .map_err(|e| NodeError::Config {
+        let opening = tokio::task::spawn_blocking(move || open_log(&log_dir, unit, has_parent));
+        // sled blocks, rather than fails, when it must write at open on a
+        // full disk: give up after a while, so the node exits (69) and its
+        // supervisor tries again later instead of a start that never ends.
+        match tokio::time::timeout(OPEN_TIMEOUT, opening).await {
+            Err(_) => {
+                return Err(NodeError::Storage(format!(
+                    "opening the event log in {} did not finish in {} s (is the disk full?)",
+                    config.data_dir.display(),
+                    OPEN_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(joined) => joined.map_err(|e| NodeError::Config {
                 field: "data_dir",
                 reason: format!("opening the log: {e}"),
-            })??
+            })??,
+        }
     };
     if log.is_fresh()
         && !config.uplink.record_before_first_contact

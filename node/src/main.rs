@@ -153,6 +153,11 @@ async fn main() -> ExitCode {
         Command::Backup { conn, out } => backup(&conn, &out, lang).await,
         Command::Restore { config, from } => restore(&config, &from, lang).await,
     };
+    if code == daemon::EXIT_UNAVAILABLE {
+        // A storage failure may leave a thread blocked inside sled; the
+        // runtime would wait for it forever on the way out.
+        std::process::exit(i32::from(code));
+    }
     ExitCode::from(code)
 }
 
