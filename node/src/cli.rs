@@ -12,9 +12,9 @@ use sync178_shared::proto::v1::{
     Event, LinkState, StatusRequest, StatusResponse, SubmitRequest, SubmitResponse, VerifyRequest,
     VerifyResponse,
 };
-use sync178_shared::tls::{TlsError, TlsFiles};
+use sync178_shared::tls::{Identity, Role, TlsError, TlsFiles};
 use sync178_shared::unit::UnitId;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::certs::IssueReport;
 use crate::i18n::{self, Lang, Msg, t};
@@ -301,13 +301,15 @@ pub async fn connect_for(
             "must be an https:// URL (every link is mutual TLS)".to_owned()
         ));
     }
-    let ep = Endpoint::from_shared(endpoint.to_owned())
+    let dialer = loaded
+        .dialer(Identity::new(server, Role::Node), None)
+        .map_err(|e| bad(e.to_string()))?;
+    let ep = dialer
+        .endpoint(endpoint)
         .map_err(|e| bad(e.to_string()))?
-        .tls_config(loaded.client_config(server))
-        .map_err(|e| bad(cause_chain(&e)))?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(call_timeout);
-    ep.connect().await.map_err(|e| CliError::Connect {
+    dialer.connect(ep).await.map_err(|e| CliError::Connect {
         endpoint: endpoint.to_owned(),
         server,
         cause: cause_chain(&e),
@@ -763,6 +765,14 @@ pub fn render_certs(report: &IssueReport, lang: Lang) -> String {
     );
     for p in &report.created {
         let _ = writeln!(out, "  {}", p.display());
+    }
+    if !report.reissued.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            t(lang, Msg::CertsReissued),
+            report.reissued.len()
+        );
     }
     let _ = writeln!(out, "{}: {}", t(lang, Msg::CertsKept), report.kept.len());
     out

@@ -76,6 +76,13 @@ impl Feed for FeedService {
                     hash: h.hash.to_vec(),
                 })
                 .collect(),
+            revocations: self
+                .ctx
+                .revocations
+                .list()
+                .current()
+                .map(|l| l.der().to_vec())
+                .unwrap_or_default(),
         }))
     }
 

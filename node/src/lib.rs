@@ -14,6 +14,8 @@ pub mod deploy;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
+pub mod revocation;
+pub mod revoke;
 pub mod state;
 pub mod sync;
 pub mod uplink;
@@ -32,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::Config;
 
@@ -76,6 +79,8 @@ pub(crate) struct Ctx {
     pub(crate) started_at: i64,
     /// Parent unit and endpoint.
     pub(crate) parent: Option<(UnitId, String)>,
+    /// The province's revocation list in force here.
+    pub(crate) revocations: revocation::NodeRevocations,
 }
 
 /// Today's date (UTC) at this node.
@@ -128,6 +133,13 @@ pub async fn run(
                 reason: format!("opening the log: {e}"),
             })??
     };
+    let ca_der = tls.ca_der()?.to_vec();
+    let revocations = revocation::NodeRevocations::open(&config.data_dir, ca_der).map_err(|e| {
+        NodeError::Config {
+            field: "data_dir",
+            reason: e.to_string(),
+        }
+    })?;
     let tasks = TaskTracker::new();
     let ctx = Arc::new(Ctx {
         unit: config.unit,
@@ -139,16 +151,28 @@ pub async fn run(
         tasks: tasks.clone(),
         started_at: sync178_shared::event::now_ms(),
         parent: parent.clone(),
+        revocations: revocations.clone(),
     });
+    tasks.spawn(revocations.clone().watch_incoming(shutdown.clone()));
     if let Some((unit, endpoint)) = parent {
+        let dialer = tls
+            .dialer(
+                Identity::new(unit, Role::Node),
+                Some(revocations.list().clone()),
+            )
+            .map_err(|e| NodeError::Config {
+                field: "tls",
+                reason: e.to_string(),
+            })?;
         tasks.spawn(uplink::run(
             ctx.clone(),
             unit,
             endpoint,
-            tls.client_config(unit),
+            dialer,
             config.uplink.clone(),
         ));
     }
+    let check = revocation::refuse_revoked(revocations.list().clone());
     let lim = config.limits.max_message_bytes;
     let addr = listener.local_addr().ok();
     tracing::info!(unit = %ctx.unit, ?addr, log_length = ctx.log.len(), "node serving");
@@ -156,22 +180,28 @@ pub async fn run(
         .tls_config(tls.server_config())?
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-        .add_service(
+        .add_service(InterceptedService::new(
             IngestServer::new(ingest::IngestService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             SyncServer::new(sync::SyncService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             FeedServer::new(feed::FeedService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(AdminServer::new(admin::AdminService::new(ctx.clone())))
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            AdminServer::new(admin::AdminService::new(ctx.clone())),
+            check,
+        ))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),
             shutdown.clone().cancelled_owned(),
