@@ -214,6 +214,7 @@ fn child_status() -> StatusResponse {
         }],
         started_at: NOW - 2 * 86_400_000,
         version: "0.1.0".into(),
+        ..StatusResponse::default()
     }
 }
 
