@@ -661,6 +661,22 @@ pub fn render_status(s: &StatusResponse, lang: Lang, now_ms: i64) -> String {
         ago(s.started_at),
     );
     let _ = writeln!(out, "{}: {}", t(lang, Msg::LogLength), s.log_length);
+    if s.revocation_number > 0 {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            t(lang, Msg::RevocationList),
+            s.revocation_number
+        );
+    }
+    if !s.revocation_error.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            t(lang, Msg::RevocationRefused),
+            s.revocation_error
+        );
+    }
 
     let uplink = s.uplink.clone().unwrap_or_default();
     let state = LinkState::try_from(uplink.state).unwrap_or(LinkState::Unspecified);

@@ -120,6 +120,8 @@ pub enum Msg {
     AlreadyRevoked,
     /// `certs revoke`: the list written and its number.
     RevocationList,
+    /// `status`: why the last revocation list offered was refused.
+    RevocationRefused,
     /// `certs revoke`: where the revoked certificate's files went.
     RevokedFilesMoved,
     /// `certs revoke`: what to do with the list.
@@ -217,6 +219,7 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "Already revoked, serial",
         ),
         Msg::RevocationList => ("Danh sách thu hồi số", "Revocation list number"),
+        Msg::RevocationRefused => ("Danh sách thu hồi bị từ chối", "Revocation list refused"),
         Msg::RevokedFilesMoved => (
             "Tệp chứng thư cũ chuyển sang",
             "Old certificate files moved to",

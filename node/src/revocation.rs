@@ -26,7 +26,9 @@ pub const INCOMING_FILE: &str = "revocations.incoming.crl";
 /// Where a refused incoming list is moved, for the operator to inspect.
 pub const REFUSED_FILE: &str = "revocations.refused.crl";
 /// How often the node looks for an incoming list.
-pub const POLL: Duration = Duration::from_secs(2);
+pub const POLL: Duration = Duration::from_millis(500);
+/// How long an incoming list must be left unchanged before it is read.
+pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// The node's revocation list and where it keeps it.
 #[derive(Debug, Clone)]
@@ -120,9 +122,19 @@ impl NodeRevocations {
         }
     }
 
-    /// Takes in `revocations.incoming.crl` if an operator put one there.
+    /// Takes in `revocations.incoming.crl` if an operator put one there and
+    /// it has not changed for [`SETTLE`] (so a file still being copied is
+    /// not refused as truncated).
     pub fn take_incoming(&self) {
         let path = self.dir.join(INCOMING_FILE);
+        let settled = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= SETTLE);
+        if !settled {
+            return;
+        }
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,

@@ -170,7 +170,9 @@ async fn recorder_certificate_cannot_pose_as_district() {
 fn revoke_and_install(c: &Cluster, target: &Target) -> revoke::RevokeReport {
     let ca_dir = c.dir.path().join("certs");
     let report = revoke::revoke(&ca_dir, target).expect("revokes");
-    std::fs::copy(&report.crl, c.data_dir(c.province).join(INCOMING_FILE)).expect("installs");
+    let tmp = c.data_dir(c.province).join("incoming.tmp");
+    std::fs::copy(&report.crl, &tmp).expect("copies");
+    std::fs::rename(&tmp, c.data_dir(c.province).join(INCOMING_FILE)).expect("installs");
     report
 }
 
@@ -335,6 +337,25 @@ async fn revoked_node_is_refused_and_list_reaches_an_offline_node() {
     c.shutdown().await;
 }
 
+/// Status of the province node asked with the hub's certificate.
+async fn status_as_hub(c: &Cluster) -> StatusResponse {
+    let p = c.province;
+    let tls = c.files(Identity::new(p, Role::Hub)).load().expect("loads");
+    let dialer = tls
+        .dialer(Identity::new(p, Role::Node), None)
+        .expect("dialer");
+    let ep = dialer
+        .endpoint(&format!("https://{}", c.addr(p)))
+        .expect("endpoint");
+    sync178_shared::proto::v1::admin_client::AdminClient::new(
+        dialer.connect(ep).await.expect("connects"),
+    )
+    .status(sync178_shared::proto::v1::StatusRequest {})
+    .await
+    .expect("status")
+    .into_inner()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_revocation_lists_are_refused_and_the_old_kept() {
     let c = Cluster::start(&hung_yen(1, 1)).await;
@@ -358,27 +379,8 @@ async fn bad_revocation_lists_are_refused_and_the_old_kept() {
     );
     // (Status is asked with the operator certificate: revoked now, so ask as the hub.)
     let p = c.province;
-    let status = |c: &Cluster| {
-        let files = c.files(Identity::new(p, Role::Hub));
-        async move {
-            let tls = files.load().expect("loads");
-            let dialer = tls
-                .dialer(Identity::new(p, Role::Node), None)
-                .expect("dialer");
-            let ep = dialer
-                .endpoint(&format!("https://{}", c.addr(p)))
-                .expect("endpoint");
-            sync178_shared::proto::v1::admin_client::AdminClient::new(
-                dialer.connect(ep).await.expect("connects"),
-            )
-            .status(sync178_shared::proto::v1::StatusRequest {})
-            .await
-            .expect("status")
-            .into_inner()
-        }
-    };
     let start = Instant::now();
-    while status(&c).await.revocation_number != 2 {
+    while status_as_hub(&c).await.revocation_number != 2 {
         assert!(start.elapsed() < WAIT, "list 2 not adopted");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -425,13 +427,20 @@ async fn bad_revocation_lists_are_refused_and_the_old_kept() {
         std::fs::write(c.data_dir(p).join(INCOMING_FILE), &bytes).expect("writes");
         let start = Instant::now();
         let s = loop {
-            let s = status(&c).await;
-            if !c.data_dir(p).join(INCOMING_FILE).exists() && !s.revocation_error.is_empty() {
+            let s = status_as_hub(&c).await;
+            if !c.data_dir(p).join(INCOMING_FILE).exists() && s.revocation_error.contains(reason) {
                 break s;
             }
             assert!(start.elapsed() < WAIT, "{what}: not taken in: {s:?}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
+        assert_eq!(
+            std::fs::read(c.data_dir(p).join(REFUSED_FILE))
+                .ok()
+                .as_deref(),
+            Some(bytes.as_slice()),
+            "{what}: the refused list is kept aside"
+        );
         assert!(
             s.revocation_error.contains(reason),
             "{what}: {}",
@@ -448,7 +457,6 @@ async fn bad_revocation_lists_are_refused_and_the_old_kept() {
             list2,
             "{what}"
         );
-        assert!(c.data_dir(p).join(REFUSED_FILE).is_file(), "{what}");
         // The same list 2 again is "already held": taken in, nothing changes.
         std::fs::write(c.data_dir(p).join(INCOMING_FILE), &list2).expect("writes");
         let start = Instant::now();
