@@ -182,12 +182,12 @@ pub fn revoke(ca_dir: &Path, target: &Target) -> Result<RevokeReport, CertError>
     })
 }
 
+/// A revoked serial and when it was revoked.
+type Entry = (Vec<u8>, OffsetDateTime);
+
 /// The number and entries (serial, revocation time) of the list at `path`;
 /// `(0, [])` when there is none yet. A list that does not verify is an error.
-fn read_list(
-    path: &Path,
-    ca_der: &[u8],
-) -> Result<(u64, Vec<(Vec<u8>, OffsetDateTime)>), CertError> {
+fn read_list(path: &Path, ca_der: &[u8]) -> Result<(u64, Vec<Entry>), CertError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, Vec::new())),
