@@ -243,6 +243,21 @@ impl query::QueryService {
     }
 }
 
+/// A feed session connected at least this long was a good one: the next
+/// reconnect starts again from the shortest delay.
+const GOOD_SESSION: Duration = Duration::from_secs(2);
+
+/// The delay before the next reconnect, given how long the session that just
+/// ended was connected (`None`: it never connected). A good session resets
+/// the backoff, so a long-lived hub does not wait ever longer after each
+/// restart of its node.
+fn reconnect_delay(backoff: &mut Backoff, connected_for: Option<Duration>) -> Duration {
+    if connected_for.is_some_and(|d| d >= GOOD_SESSION) {
+        backoff.reset();
+    }
+    backoff.next_delay()
+}
+
 /// Follows the node's feed until `shutdown`, reconnecting with backoff.
 async fn follow(
     hub: Arc<Hub>,
@@ -254,6 +269,7 @@ async fn follow(
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     let every = Duration::from_millis(config.snapshot_every_ms);
     while !shutdown.is_cancelled() {
+        let mut connected_at: Option<std::time::Instant> = None;
         let result = async {
             let mut source = FeedSource::connect_with(
                 &config.node.endpoint,
@@ -262,6 +278,7 @@ async fn follow(
                 Some(revocations.clone()),
             )
             .await?;
+            connected_at = Some(std::time::Instant::now());
             set_follow(&hub, true, String::new());
             let h = hub.clone();
             let save = move || -> futures::future::BoxFuture<'static, ()> {
@@ -304,8 +321,9 @@ async fn follow(
                 set_follow(&hub, false, e.to_string());
             }
         }
+        let delay = reconnect_delay(&mut backoff, connected_at.map(|t| t.elapsed()));
         tokio::select! {
-            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = tokio::time::sleep(delay) => {}
             _ = shutdown.cancelled() => break,
         }
     }
@@ -317,5 +335,25 @@ fn set_follow(hub: &Hub, connected: bool, error: String) {
     f.connected = connected;
     if !error.is_empty() {
         f.last_error = error;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_good_feed_session_resets_the_reconnect_backoff() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+        // Three restarts of the node in a row, each refused at connect.
+        for _ in 0..6 {
+            reconnect_delay(&mut b, None);
+        }
+        assert!(reconnect_delay(&mut b, None) >= Duration::from_millis(3200));
+        // A session that connected but fell at once is no reason to hurry.
+        assert!(reconnect_delay(&mut b, Some(Duration::from_millis(50))) >= Duration::from_secs(5));
+        // After a good session the hub reconnects within the shortest delay.
+        assert!(reconnect_delay(&mut b, Some(GOOD_SESSION)) <= Duration::from_millis(100));
+        assert!(reconnect_delay(&mut b, None) <= Duration::from_millis(200));
     }
 }

@@ -100,6 +100,7 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
             last_ack_at: uplink.last_ack_at,
             backlog,
             reconnects: uplink.reconnects,
+            recovered: uplink.recovered,
         },
     };
     StatusResponse {
@@ -113,6 +114,8 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
         version: env!("CARGO_PKG_VERSION").to_string(),
         revocation_number: ctx.revocations.list().number(),
         revocation_error: ctx.revocations.last_error(),
+        recording_closed: ctx.log.gate().map(|g| g.reason).unwrap_or_default(),
+        store_notices: ctx.log.notices().to_vec(),
     }
 }
 

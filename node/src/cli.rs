@@ -677,6 +677,17 @@ pub fn render_status(s: &StatusResponse, lang: Lang, now_ms: i64) -> String {
             s.revocation_error
         );
     }
+    if !s.recording_closed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            t(lang, Msg::RecordingClosed),
+            s.recording_closed
+        );
+    }
+    for n in &s.store_notices {
+        let _ = writeln!(out, "{}: {n}", t(lang, Msg::StoreNotice));
+    }
 
     let uplink = s.uplink.clone().unwrap_or_default();
     let state = LinkState::try_from(uplink.state).unwrap_or(LinkState::Unspecified);
@@ -701,6 +712,9 @@ pub fn render_status(s: &StatusResponse, lang: Lang, now_ms: i64) -> String {
             field(&mut out, Msg::ConnectedSince, &ago(uplink.connected_since));
         }
         field(&mut out, Msg::Reconnects, &uplink.reconnects.to_string());
+        if uplink.recovered > 0 {
+            field(&mut out, Msg::Recovered, &uplink.recovered.to_string());
+        }
     }
 
     if s.origins.is_empty() {

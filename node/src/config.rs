@@ -83,6 +83,12 @@ pub struct UplinkConfig {
     pub stall_retry_secs: u64,
     /// Connect timeout, ms.
     pub connect_timeout_ms: u64,
+    /// Lets a node on a new, empty store record before its parent has been
+    /// reached once. Only for a unit that has never recorded anywhere: on a
+    /// reinstalled PC it forks the unit's chain (the link then stalls and
+    /// says so). Off by default: a new store records once the parent has
+    /// said what it holds of the unit's chain.
+    pub record_before_first_contact: bool,
 }
 
 impl Default for UplinkConfig {
@@ -92,6 +98,7 @@ impl Default for UplinkConfig {
             backoff_max_ms: 30_000,
             stall_retry_secs: 60,
             connect_timeout_ms: 5_000,
+            record_before_first_contact: false,
         }
     }
 }

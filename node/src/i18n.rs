@@ -56,6 +56,9 @@ pub enum Msg {
     Started,
     /// Events in the log.
     LogLength,
+    RecordingClosed,
+    StoreNotice,
+    Recovered,
     /// The link to the parent node.
     Uplink,
     /// The parent node.
@@ -178,6 +181,18 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::Version => ("phiên bản", "version"),
         Msg::Started => ("khởi động", "started"),
         Msg::LogLength => ("Số sự kiện trong sổ", "Log length"),
+        Msg::RecordingClosed => (
+            "TẠM DỪNG GHI NHẬN (chưa nhận sự kiện mới)",
+            "RECORDING CLOSED (no new events accepted)",
+        ),
+        Msg::StoreNotice => (
+            "Phát hiện khi mở kho dữ liệu",
+            "Found when opening the store",
+        ),
+        Msg::Recovered => (
+            "Sự kiện đã lấy lại từ cấp trên",
+            "Events recovered from the parent",
+        ),
         Msg::Uplink => ("Liên kết lên cấp trên", "Uplink"),
         Msg::Parent => ("cấp trên", "parent"),
         Msg::Endpoint => ("địa chỉ", "endpoint"),

@@ -52,6 +52,7 @@ impl Ingest for IngestService {
             )));
         }
         let log = &ctx.log;
+        wait_for_gate(ctx).await;
         let rejected = check_drafts(ctx, &mut events);
         if !rejected.is_empty() {
             tracing::info!(rejected = rejected.len(), "submit refused: invalid events");
@@ -89,12 +90,40 @@ impl Ingest for IngestService {
                     reason,
                 }],
             })),
+            Err(LogError::Conflict { index, id, seq }) => {
+                tracing::warn!(%id, seq, "submit refused: id reused with different content");
+                Ok(Response::new(SubmitResponse {
+                    accepted: vec![],
+                    rejected: vec![Rejection {
+                        index: index as u32,
+                        field: "id".into(),
+                        reason: format!(
+                            "conflict: id {id} is already stored as seq {seq} with different content; \
+                             a retry must send the same event, a new event needs a new id"
+                        ),
+                    }],
+                }))
+            }
+            Err(e @ LogError::Gated(_)) => {
+                tracing::warn!(error = %e, "submit refused: recording is closed");
+                Err(Status::unavailable(e.to_string()))
+            }
             Err(e) => {
                 tracing::error!(error = %e, "submit failed in the log");
                 Err(Status::unavailable(format!("event log: {e}")))
             }
         }
     }
+}
+
+/// How long a submit waits for a closed own chain to reopen (a new store
+/// waiting for its parent's first answer) before it is refused.
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits (a little) while recording is closed; the log refuses if it stays so.
+async fn wait_for_gate(ctx: &Ctx) {
+    let mut gate = ctx.log.subscribe_gate();
+    let _ = tokio::time::timeout(GATE_WAIT, gate.wait_for(Option::is_none)).await;
 }
 
 /// Validates every draft and fills what the node assigns before the log

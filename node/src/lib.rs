@@ -14,6 +14,7 @@ pub mod deploy;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
+mod recover;
 pub mod revocation;
 pub mod revoke;
 pub mod state;
@@ -40,6 +41,25 @@ pub use config::Config;
 
 use config::Limits;
 use state::NodeState;
+
+/// Opens the log; a store sled cannot read at all is set aside (never
+/// deleted) when a parent can give its events back, and a new one started
+/// that stays closed until they are back. Without a parent (the province)
+/// the error stands: restore a backup.
+fn open_log(dir: &std::path::Path, unit: UnitId, has_parent: bool) -> Result<Log, NodeError> {
+    match Log::open(dir, unit) {
+        Err(e) if e.is_damaged_store() && has_parent => {
+            let aside = sync178_shared::log::set_aside(dir).map_err(|io| NodeError::Config {
+                field: "data_dir",
+                reason: format!("{e}; moving the damaged store aside failed: {io}"),
+            })?;
+            tracing::error!(%unit, error = %e, aside = %aside.display(),
+                "the event log is damaged beyond reading; set aside, recovering from the parent");
+            Ok(Log::open(dir, unit)?)
+        }
+        other => Ok(other?),
+    }
+}
 
 /// Why the node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +146,8 @@ pub async fn run(
     let log_dir = config.data_dir.join("log");
     let log = {
         let unit = config.unit;
-        tokio::task::spawn_blocking(move || Log::open(&log_dir, unit))
+        let has_parent = parent.is_some();
+        tokio::task::spawn_blocking(move || open_log(&log_dir, unit, has_parent))
             .await
             .map_err(|e| NodeError::Config {
                 field: "data_dir",
@@ -140,6 +161,18 @@ pub async fn run(
             reason: e.to_string(),
         }
     })?;
+    if log.is_fresh()
+        && !config.uplink.record_before_first_contact
+        && let Some((unit, _)) = &parent
+    {
+        // This unit may have recorded before, on a PC since reinstalled:
+        // its parent holds that chain. Record only once the parent said
+        // what it holds, so no seq is ever assigned twice.
+        log.close_until_confirmed(format!(
+            "new store: waiting for the parent {unit} to confirm what it holds of this unit's chain"
+        ))
+        .await?;
+    }
     let tasks = TaskTracker::new();
     let ctx = Arc::new(Ctx {
         unit: config.unit,

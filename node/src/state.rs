@@ -35,6 +35,8 @@ pub struct UplinkState {
     pub acked: HashMap<UnitId, (u64, Hash)>,
     /// Origins not offered to the parent, and why.
     pub stalled: HashMap<UnitId, Stall>,
+    /// Events fetched back from the parent since start.
+    pub recovered: u64,
 }
 
 /// A child as the parent saw it.

@@ -1,4 +1,5 @@
-//! The parent side of upward sync: `Sync.Handshake`, `Sync.Push`, `Sync.Digest`.
+//! The parent side of upward sync: `Sync.Handshake`, `Sync.Push`,
+//! `Sync.Digest`, and `Sync.Recover` (served by [`crate::recover`]).
 //!
 //! The parent is the source of truth of what it holds. It accepts only its
 //! direct children (by certificate) and only events whose origin is in that
@@ -16,7 +17,7 @@ use sync178_shared::log::{Head, LogError, RefusalKind};
 use sync178_shared::proto::v1::sync_server::Sync;
 use sync178_shared::proto::v1::{
     DigestRequest, DigestResponse, HandshakeRequest, HandshakeResponse, OriginDigest, PushAck,
-    PushBatch, PushRefusal, RefusalKind as WireRefusal,
+    PushBatch, PushRefusal, RecoverBatch, RecoverRequest, RefusalKind as WireRefusal,
 };
 use sync178_shared::tls::{Role, peer_identity};
 use sync178_shared::unit::UnitId;
@@ -271,6 +272,19 @@ impl Sync for SyncService {
             ctx.state.child(child, |c| c.connected = false);
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type RecoverStream = ReceiverStream<Result<RecoverBatch, Status>>;
+
+    #[tracing::instrument(skip_all, fields(unit = %self.ctx.unit))]
+    async fn recover(
+        &self,
+        req: Request<RecoverRequest>,
+    ) -> Result<Response<Self::RecoverStream>, Status> {
+        let child = self.child(&req)?;
+        let after = req.into_inner().after;
+        tracing::info!(%child, origins = after.len(), "child recovering its events");
+        crate::recover::serve(&self.ctx, child, after).map(Response::new)
     }
 
     async fn digest(

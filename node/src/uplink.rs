@@ -160,6 +160,14 @@ async fn session(
             acked.insert(o, (h.seq, hash));
         }
     }
+    match crate::recover::after_handshake(ctx, &mut client, &acked).await {
+        Ok(0) => {}
+        Ok(n) => ctx.state.uplink(|u| u.recovered += n),
+        Err(e) => {
+            tracing::error!(unit = %ctx.unit, %parent, error = %e, "recovery from the parent failed");
+            return Err(fail("recovering from the parent", &e));
+        }
+    }
     let stalled = check_handshake(ctx, &acked, cfg).map_err(|e| fail("reading the log", &e))?;
     let start =
         start_position(&ctx.log, &acked, &stalled).map_err(|e| fail("reading the log", &e))?;

@@ -204,6 +204,7 @@ fn child_status() -> StatusResponse {
             last_ack_at: NOW - 3 * 60_000,
             backlog: 44,
             reconnects: 7,
+            ..UplinkStatus::default()
         }),
         children: vec![ChildStatus {
             unit: "c11950".into(),

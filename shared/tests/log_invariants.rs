@@ -213,11 +213,33 @@ fn a_retried_append_returns_the_first_result_and_stores_nothing() {
             (b.id, b.seq, b.position, b.hash)
         );
     }
-    // The same id with different content still answers with the first result.
+    // The same id with different content is a conflict naming the id and
+    // the stored seq; nothing of its request is stored.
     let mut changed = batch[1].clone();
     changed.recorded_by = "someone-else".into();
+    match log.append_own_blocking(vec![draft(ME, 9), changed.clone()]) {
+        Err(LogError::Conflict { index, id, seq }) => {
+            assert_eq!((index, seq), (1, first[1].seq));
+            assert_eq!(id, hex::encode(&changed.id));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(log.len(), len);
+    // In one request: the second draft with the first one's id but other content.
+    let mut twin = draft(ME, 10);
+    twin.id = draft(ME, 11).id;
+    let mut other = twin.clone();
+    other.recorded_by = "another-officer".into();
+    assert!(matches!(
+        log.append_own_blocking(vec![twin.clone(), other]),
+        Err(LogError::Conflict { index: 1, .. })
+    ));
+    assert_eq!(log.len(), len);
+    // A retry differing only in what the node assigns is the same event.
+    let mut same = batch[1].clone();
+    same.recorded_at += 12_345;
     let r = log
-        .append_own_blocking(vec![changed, draft(ME, 9)])
+        .append_own_blocking(vec![same, draft(ME, 9)])
         .expect("appends");
     assert!(r[0].duplicate && r[0].seq == first[1].seq);
     assert!(!r[1].duplicate && r[1].seq == 4);

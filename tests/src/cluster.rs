@@ -147,6 +147,7 @@ impl Cluster {
                 backoff_max_ms: 500,
                 stall_retry_secs: 3600,
                 connect_timeout_ms: 2000,
+                ..UplinkConfig::default()
             },
         }
     }
@@ -246,6 +247,22 @@ impl Cluster {
             .into_inner();
         assert!(r.rejected.is_empty(), "refused: {:?}", r.rejected);
         r.accepted
+    }
+
+    /// Submits `n` valid events at `unit` as its recorder; the node's answer as it is.
+    pub async fn try_submit(
+        &self,
+        unit: UnitId,
+        n: usize,
+    ) -> Result<sync178_shared::proto::v1::SubmitResponse, tonic::Status> {
+        let events: Vec<Event> = (0..n).map(|i| draft(&unit.to_string(), i as u32)).collect();
+        let ch = self
+            .channel(unit, Identity::new(unit, Role::Recorder))
+            .await;
+        IngestClient::new(ch)
+            .submit(SubmitRequest { events })
+            .await
+            .map(tonic::Response::into_inner)
     }
 
     /// Status of `unit`'s node, asked as the province operator.

@@ -210,8 +210,11 @@ async fn a_district_restored_from_an_old_backup_is_behind_both_ways_until_refill
     record(&c, &[(cs[0], 15), (cs[1], 15)]).await;
 
     // The district is restored from it, with its communes cut off so that
-    // they cannot push again before the check.
+    // they cannot push again before the check, and its own link to the
+    // province cut so that it cannot fetch back from above what it lost
+    // (`Sync.Recover`, tested in `recovery.rs`).
     c.proxy(district).cut();
+    c.proxy(c.province).cut();
     c.stop_node(district).await;
     std::fs::remove_dir_all(c.data_dir(district)).expect("removes");
     copy_dir(&backup, &c.data_dir(district));

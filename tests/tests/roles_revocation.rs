@@ -13,7 +13,7 @@ use sync178_shared::proto::v1::ingest_client::IngestClient;
 use sync178_shared::proto::v1::sync_server::{Sync, SyncServer};
 use sync178_shared::proto::v1::{
     DigestRequest, DigestResponse, HandshakeRequest, HandshakeResponse, LinkState, PushAck,
-    PushBatch, StatusResponse, SubmitRequest,
+    PushBatch, RecoverBatch, RecoverRequest, StatusResponse, SubmitRequest,
 };
 use sync178_shared::testing::draft;
 use sync178_shared::tls::{Identity, LoadedTls, Role, TlsFiles};
@@ -98,6 +98,15 @@ impl Sync for Swallower {
         &self,
         _req: Request<DigestRequest>,
     ) -> Result<Response<DigestResponse>, Status> {
+        Err(Status::unimplemented("fake"))
+    }
+
+    type RecoverStream = ReceiverStream<Result<RecoverBatch, Status>>;
+
+    async fn recover(
+        &self,
+        _req: Request<RecoverRequest>,
+    ) -> Result<Response<Self::RecoverStream>, Status> {
         Err(Status::unimplemented("fake"))
     }
 }

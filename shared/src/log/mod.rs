@@ -15,6 +15,8 @@
 //! 4. nothing acknowledged is lost across kill -9 and restart;
 //! 5. a stored event is never changed or dropped.
 
+pub mod anchor;
+mod open;
 pub mod segment;
 pub mod store;
 mod writer;
@@ -65,6 +67,24 @@ impl Head {
             position: store::be_u64(v, 40)?,
         })
     }
+}
+
+/// Why this log records no own events for now, and what reopens it.
+///
+/// A log closes its own chain when it may have lost events of it: a damaged
+/// store (found against the anchor at open), a new store of a node that has a
+/// parent (which may hold an earlier chain of the same unit), a restored
+/// backup. It reopens by itself once it holds seq `need_own_seq` of its own
+/// chain and that figure is confirmed (by the anchor or by the parent):
+/// until then, no seq is assigned that might have been assigned before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    /// Own seq the log must hold before it records again.
+    pub need_own_seq: u64,
+    /// True once `need_own_seq` is known to be all that was acknowledged.
+    pub confirmed: bool,
+    /// What happened, for people.
+    pub reason: String,
 }
 
 /// The result of appending one own event.
@@ -162,9 +182,65 @@ pub enum LogError {
     /// An earlier write failed; the log accepts no more writes until restarted.
     #[error("event log stopped after a storage failure: {0}")]
     Poisoned(String),
+    /// The disk refused a write (full, read-only, failing); nothing of the
+    /// request was acknowledged, and the next request tries again.
+    #[error("the disk refused the write, nothing was acknowledged: {0}")]
+    Storage(String),
+    /// The own chain is closed until lost events are back (see [`Gate`]).
+    #[error("recording is closed: {0}")]
+    Gated(String),
+    /// An own event id is already stored with different content.
+    #[error(
+        "event {index} of the request: id {id} is already stored as seq {seq} with different content"
+    )]
+    Conflict {
+        /// Index in the request.
+        index: usize,
+        /// The id, in hex.
+        id: String,
+        /// Seq of the stored event.
+        seq: u64,
+    },
     /// The writer has shut down.
     #[error("event log is closed")]
     Closed,
+}
+
+impl LogError {
+    /// True when sled could not read its files at all (corrupted, cut short)
+    /// — not when they are locked or unreadable for permissions.
+    pub fn is_damaged_store(&self) -> bool {
+        matches!(
+            self,
+            LogError::Store(StoreError::Open {
+                source: sled::Error::Corruption { .. }
+                    | sled::Error::Unsupported(_)
+                    | sled::Error::ReportableBug(_),
+                ..
+            })
+        )
+    }
+}
+
+/// Moves a log directory sled cannot read aside, to `<path>.damaged-<ms>`
+/// (nothing is deleted), and starts an empty one in its place that keeps
+/// the durability anchor: the next open then knows what was acknowledged
+/// and keeps the own chain closed until it is back. Returns where the
+/// damaged files are now.
+pub fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(format!(".damaged-{}", crate::event::now_ms()));
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)?;
+    std::fs::create_dir_all(path)?;
+    for name in anchor::FILE_NAMES {
+        match std::fs::copy(aside.join(name), path.join(name)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(aside)
 }
 
 /// Options of [`Log::open`].
@@ -221,6 +297,12 @@ struct Shared {
     heads: RwLock<HashMap<UnitId, Head>>,
     /// Durable length (next position).
     len: watch::Sender<u64>,
+    /// The gate of the own chain, if closed.
+    gate: watch::Sender<Option<Gate>>,
+    /// What the open found wrong and did about it.
+    notices: Vec<String>,
+    /// The store was created by the open.
+    fresh: bool,
 }
 
 /// A node's event log. Cheap to clone; the writer stops when the last clone drops.
@@ -240,22 +322,89 @@ impl Log {
     /// Opens with explicit options.
     pub fn open_with(path: &Path, unit: UnitId, opts: LogOptions) -> Result<Log, LogError> {
         let store = Store::open(path, opts.cache_bytes)?;
-        check_meta(&store, path, unit)?;
-        let heads = load_heads(&store)?;
-        let len = load_len(&store)?;
-        let (len_tx, _) = watch::channel(len);
+        let opened = open::open(&store, path, unit)?;
+        let (len_tx, _) = watch::channel(opened.len);
+        let (gate_tx, _) = watch::channel(opened.gate.clone());
         let shared = Arc::new(Shared {
             store,
             unit,
-            heads: RwLock::new(heads.clone()),
+            heads: RwLock::new(opened.heads.clone()),
             len: len_tx,
+            gate: gate_tx,
+            notices: opened.notices,
+            fresh: opened.fresh,
         });
-        let writer = writer::spawn(shared.clone(), heads, len, opts)?;
+        let writer = writer::spawn(
+            shared.clone(),
+            opened.heads,
+            opened.len,
+            opened.gate,
+            opened.anchor,
+            opts,
+        )?;
         Ok(Log {
             shared,
             writer: Arc::new(writer),
             path: path.to_path_buf(),
         })
+    }
+
+    /// True when this open created the store.
+    pub fn is_fresh(&self) -> bool {
+        self.shared.fresh
+    }
+
+    /// What the open found wrong with the store and did about it (empty when sound).
+    pub fn notices(&self) -> &[String] {
+        &self.shared.notices
+    }
+
+    /// The gate of the own chain, when recording is closed.
+    pub fn gate(&self) -> Option<Gate> {
+        self.shared.gate.borrow().clone()
+    }
+
+    /// Watches the gate.
+    pub fn subscribe_gate(&self) -> watch::Receiver<Option<Gate>> {
+        self.shared.gate.subscribe()
+    }
+
+    /// Closes the own chain until a parent confirms what it holds of it (a
+    /// new store of a node with a parent, a restored backup). Durable.
+    pub async fn close_until_confirmed(&self, reason: String) -> Result<Option<Gate>, LogError> {
+        self.gate_op(writer::GateOp::Close { reason }).await
+    }
+
+    /// The parent holds `parent_seq` of the own chain: the gate (if any)
+    /// needs at least that, and is confirmed; a parent ahead of a log with
+    /// no gate closes it. Returns the gate after the change.
+    pub async fn confirm_own(&self, parent_seq: u64) -> Result<Option<Gate>, LogError> {
+        self.gate_op(writer::GateOp::Confirm { parent_seq }).await
+    }
+
+    async fn gate_op(&self, op: writer::GateOp) -> Result<Option<Gate>, LogError> {
+        let (tx, rx) = oneshot::channel();
+        self.writer.send(writer::Request::Gate { op, reply: tx })?;
+        Pending(rx).await
+    }
+
+    /// Appends events of this node's own chain (and of others that `allow`
+    /// admits) fetched back from a parent or a backup: verbatim, each
+    /// continuing its chain, own ids indexed. How a closed chain is refilled.
+    pub async fn append_recovered(
+        &self,
+        events: Vec<Bytes>,
+        allow: impl Fn(UnitId) -> bool,
+    ) -> Result<Replicated, LogError> {
+        let unit = self.shared.unit;
+        let events = verify_incoming(&self.shared, events, |o| o == unit || allow(o))?;
+        let (tx, rx) = oneshot::channel();
+        self.writer.send(writer::Request::Replicated {
+            events,
+            own: true,
+            reply: tx,
+        })?;
+        Pending(rx).await
     }
 
     /// The unit whose log this is.
@@ -338,10 +487,14 @@ impl Log {
         events: Vec<Bytes>,
         allow: impl Fn(UnitId) -> bool,
     ) -> Result<Pending<Replicated>, LogError> {
-        let events = self.verify_incoming(events, allow)?;
+        let unit = self.shared.unit;
+        let events = verify_incoming(&self.shared, events, |o| o != unit && allow(o))?;
         let (tx, rx) = oneshot::channel();
-        self.writer
-            .send(writer::Request::Replicated { events, reply: tx })?;
+        self.writer.send(writer::Request::Replicated {
+            events,
+            own: false,
+            reply: tx,
+        })?;
         Ok(Pending(rx))
     }
 
@@ -352,43 +505,6 @@ impl Log {
         allow: impl Fn(UnitId) -> bool,
     ) -> Result<Replicated, LogError> {
         self.submit_replicated(events, allow)?.wait()
-    }
-
-    fn verify_incoming(
-        &self,
-        events: Vec<Bytes>,
-        allow: impl Fn(UnitId) -> bool,
-    ) -> Result<Vec<Verified>, Refusal> {
-        events
-            .into_iter()
-            .enumerate()
-            .map(|(index, bytes)| {
-                let v = event::open(bytes).map_err(|e| Refusal {
-                    kind: match e {
-                        event::EventError::HashMismatch { .. } => RefusalKind::Tampered,
-                        _ => RefusalKind::Malformed,
-                    },
-                    index,
-                    origin: None,
-                    seq: None,
-                    reason: e.to_string(),
-                })?;
-                let origin = v.header.origin;
-                if origin == self.shared.unit || !allow(origin) {
-                    return Err(Refusal {
-                        kind: RefusalKind::ForbiddenOrigin,
-                        index,
-                        origin: Some(origin),
-                        seq: Some(v.header.seq),
-                        reason: format!(
-                            "origin {origin} may not be replicated into the log of {}",
-                            self.shared.unit
-                        ),
-                    });
-                }
-                Ok(v)
-            })
-            .collect()
     }
 
     /// The event at `pos`, if durable.
@@ -445,6 +561,17 @@ impl Log {
     /// Reads the whole log and checks every invariant: hashes, per-origin
     /// contiguity and chains, the origin and id indexes, and the heads.
     pub fn verify(&self) -> Result<VerifyReport, LogError> {
+        // A store that lost acknowledged events of its own chain is not
+        // sound, however well what it still holds hangs together.
+        if let Some(g) = self.gate()
+            && g.confirmed
+            && self.head(self.shared.unit).map_or(0, |h| h.seq) < g.need_own_seq
+        {
+            return Err(LogError::Corrupt {
+                at: format!("own chain of {}", self.shared.unit),
+                reason: g.reason,
+            });
+        }
         verify(&self.shared)
     }
 
@@ -487,7 +614,46 @@ pub(crate) fn id_position(store: &Store, id: &EventId) -> Result<Option<u64>, Lo
         })
 }
 
-fn check_meta(store: &Store, path: &Path, unit: UnitId) -> Result<(), LogError> {
+/// Checks hashes and origins of incoming events; `allow` decides origins.
+fn verify_incoming(
+    shared: &Shared,
+    events: Vec<Bytes>,
+    allow: impl Fn(UnitId) -> bool,
+) -> Result<Vec<Verified>, Refusal> {
+    events
+        .into_iter()
+        .enumerate()
+        .map(|(index, bytes)| {
+            let v = event::open(bytes).map_err(|e| Refusal {
+                kind: match e {
+                    event::EventError::HashMismatch { .. } => RefusalKind::Tampered,
+                    _ => RefusalKind::Malformed,
+                },
+                index,
+                origin: None,
+                seq: None,
+                reason: e.to_string(),
+            })?;
+            let origin = v.header.origin;
+            if !allow(origin) {
+                return Err(Refusal {
+                    kind: RefusalKind::ForbiddenOrigin,
+                    index,
+                    origin: Some(origin),
+                    seq: Some(v.header.seq),
+                    reason: format!(
+                        "origin {origin} may not be replicated into the log of {}",
+                        shared.unit
+                    ),
+                });
+            }
+            Ok(v)
+        })
+        .collect()
+}
+
+/// Checks (or, on a new store, writes) format and unit; true when new.
+fn check_meta(store: &Store, path: &Path, unit: UnitId) -> Result<bool, LogError> {
     let incompatible = |reason: String| LogError::Incompatible {
         path: path.to_path_buf(),
         reason,
@@ -500,7 +666,7 @@ fn check_meta(store: &Store, path: &Path, unit: UnitId) -> Result<(), LogError> 
             b.put(fkey, store::FORMAT_VERSION.to_be_bytes());
             b.put(ukey, unit.to_bytes());
             store.commit(b)?;
-            Ok(())
+            Ok(true)
         }
         (Some(f), Some(u)) => {
             let format = store::be_u32(&f, 0).unwrap_or(0);
@@ -519,7 +685,7 @@ fn check_meta(store: &Store, path: &Path, unit: UnitId) -> Result<(), LogError> 
                     "belongs to unit {stored}, not {unit}"
                 )));
             }
-            Ok(())
+            Ok(false)
         }
         _ => Err(incompatible("meta entries are incomplete".into())),
     }
@@ -729,23 +895,43 @@ fn verify(shared: &Shared) -> Result<VerifyReport, LogError> {
             });
         }
     }
-    // Heads agree with the chains, except those moved on by appends since.
+    // Heads agree with the chains. A head may have moved on by appends
+    // since the check began: onto an event durable now, which must match,
+    // or onto one still being written (past the published length). A head
+    // past the end of a log at rest is found, and rebuilt, when it opens.
     let stored_heads = load_heads(store)?;
-    let head_differs = |origin: &UnitId| LogError::Corrupt {
+    let len_now = *shared.len.borrow();
+    let head_differs = |origin: &UnitId, why: &str| LogError::Corrupt {
         at: format!("head of {origin}"),
-        reason: "the stored head differs from the chain in the segments".into(),
+        reason: format!("the stored head {why}"),
     };
-    for (origin, chain) in &chains {
-        match stored_heads.get(origin) {
-            Some(h) if h == chain || h.position >= len => {}
-            _ => return Err(head_differs(origin)),
+    for (origin, h) in &stored_heads {
+        match chains.get(origin) {
+            Some(chain) if h == chain => {}
+            _ if h.position >= len_now => {}
+            _ if h.position >= len => {
+                let moved = read_range(store, h.position, len_now, 1, usize::MAX)?
+                    .into_iter()
+                    .next()
+                    .and_then(|(_, b)| event::peek(&b).ok());
+                if !moved.is_some_and(|e| e.origin == *origin && e.seq == h.seq && e.hash == h.hash)
+                {
+                    return Err(head_differs(
+                        origin,
+                        "does not match the event it points at",
+                    ));
+                }
+            }
+            _ => {
+                return Err(head_differs(
+                    origin,
+                    "differs from the chain in the segments",
+                ));
+            }
         }
     }
-    if let Some((origin, _)) = stored_heads
-        .iter()
-        .find(|(o, h)| !chains.contains_key(o) && h.position < len)
-    {
-        return Err(head_differs(origin));
+    if let Some(origin) = chains.keys().find(|o| !stored_heads.contains_key(o)) {
+        return Err(head_differs(origin, "is missing"));
     }
     Ok(VerifyReport {
         events: next,

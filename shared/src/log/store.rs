@@ -66,6 +66,12 @@ impl WriteBatch {
         self.keys += 1;
     }
 
+    /// Adds a removal of `key` (derived keys only: heads, indexes, meta).
+    pub fn remove(&mut self, key: impl AsRef<[u8]>) {
+        self.inner.remove(key.as_ref());
+        self.keys += 1;
+    }
+
     /// Number of writes in the batch.
     pub fn len(&self) -> usize {
         self.keys
@@ -155,7 +161,25 @@ impl Store {
 
     /// Applies `batch` atomically and flushes it to disk before returning.
     pub fn commit(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.apply(batch)?;
+        self.flush()
+    }
+
+    /// Applies `batch` atomically, in memory: readers of the store see it,
+    /// the disk does not until [`Store::flush`].
+    pub fn apply(&self, batch: WriteBatch) -> Result<(), StoreError> {
         self.tree.apply_batch(batch.inner)?;
+        Ok(())
+    }
+
+    /// Makes everything applied so far durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        #[cfg(feature = "fault-injection")]
+        if faults::take_flush_failure() {
+            return Err(StoreError::Io(sled::Error::Io(std::io::Error::other(
+                "No space left on device (injected)",
+            ))));
+        }
         self.db.flush()?;
         Ok(())
     }
@@ -171,6 +195,26 @@ impl Store {
         self.tree.insert(key, value)?;
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// Faults a test can inject into the store (feature `fault-injection`).
+#[cfg(feature = "fault-injection")]
+pub mod faults {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    static FLUSH_FAILURES: AtomicU32 = AtomicU32::new(0);
+
+    /// The next `n` flushes of every store in this process fail after the
+    /// batch was applied in memory, as a full disk makes them fail.
+    pub fn fail_next_flushes(n: u32) {
+        FLUSH_FAILURES.store(n, Ordering::SeqCst);
+    }
+
+    pub(super) fn take_flush_failure() -> bool {
+        FLUSH_FAILURES
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 

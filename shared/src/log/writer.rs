@@ -3,8 +3,15 @@
 //! Requests queue on a channel; the writer takes every request waiting (up
 //! to a cap), checks each against the heads as they stand after the requests
 //! before it, puts the accepted ones into one segment, writes segment,
-//! indexes and heads in one sled batch, flushes, and only then answers. A
-//! request that fails its checks is answered at once and leaves no trace.
+//! indexes and heads in one sled batch, flushes, writes the durability
+//! anchor, and only then answers. A request that fails its checks is
+//! answered at once and leaves no trace.
+//!
+//! When the disk refuses a flush (full, read-only), the batch is already
+//! applied in sled's memory: the writer keeps it as its own state (so no
+//! position or seq is ever handed out twice), answers "not acknowledged",
+//! and tries the flush again before the next request. Readers see the batch
+//! only once it is durable; a retry by id then finds it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
@@ -14,9 +21,12 @@ use std::thread::JoinHandle;
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::anchor::{Anchor, AnchorFile};
 use super::segment::SegmentBuilder;
 use super::store::{self, WriteBatch};
-use super::{Appended, Head, LogError, LogOptions, Refusal, RefusalKind, Replicated, Shared};
+use super::{
+    Appended, Gate, Head, LogError, LogOptions, Refusal, RefusalKind, Replicated, Shared, open,
+};
 use crate::event::{self, EventId, Hash, Verified};
 use crate::proto::v1::Event;
 use crate::unit::UnitId;
@@ -30,8 +40,23 @@ pub(super) enum Request {
     },
     Replicated {
         events: Vec<Verified>,
+        /// Events of the own chain are admitted (recovery from a parent or a backup).
+        own: bool,
         reply: oneshot::Sender<Result<Replicated, LogError>>,
     },
+    Gate {
+        op: GateOp,
+        reply: oneshot::Sender<Result<Option<Gate>, LogError>>,
+    },
+}
+
+/// A change of the own chain's gate.
+#[derive(Debug)]
+pub(super) enum GateOp {
+    /// Close until a parent confirms.
+    Close { reason: String },
+    /// A parent holds `parent_seq` of the own chain.
+    Confirm { parent_seq: u64 },
 }
 
 impl Request {
@@ -39,6 +64,7 @@ impl Request {
         match self {
             Request::Own { drafts, .. } => drafts.len(),
             Request::Replicated { events, .. } => events.len(),
+            Request::Gate { .. } => 0,
         }
     }
 
@@ -46,6 +72,21 @@ impl Request {
         match self {
             Request::Own { drafts, .. } => drafts.len() * 256,
             Request::Replicated { events, .. } => events.iter().map(|e| e.bytes.len()).sum(),
+            Request::Gate { .. } => 0,
+        }
+    }
+
+    fn refuse(self, e: impl Fn() -> LogError) {
+        match self {
+            Request::Own { reply, .. } => {
+                let _ = reply.send(Err(e()));
+            }
+            Request::Replicated { reply, .. } => {
+                let _ = reply.send(Err(e()));
+            }
+            Request::Gate { reply, .. } => {
+                let _ = reply.send(Err(e()));
+            }
         }
     }
 }
@@ -86,6 +127,8 @@ pub(super) fn spawn(
     shared: Arc<Shared>,
     heads: HashMap<UnitId, Head>,
     len: u64,
+    gate: Option<Gate>,
+    anchor: AnchorFile,
     opts: LogOptions,
 ) -> Result<Handle, LogError> {
     let (tx, rx) = mpsc::channel();
@@ -93,6 +136,9 @@ pub(super) fn spawn(
         shared,
         heads,
         next_pos: len,
+        gate,
+        anchor,
+        unflushed: None,
         opts,
         poisoned: None,
     };
@@ -108,12 +154,23 @@ pub(super) fn spawn(
 
 struct Writer {
     shared: Arc<Shared>,
-    /// Durable heads.
+    /// Heads as applied to the store (durable unless `unflushed`).
     heads: HashMap<UnitId, Head>,
-    /// Durable length.
+    /// Length as applied to the store (durable unless `unflushed`).
     next_pos: u64,
+    /// The own chain's gate as applied to the store.
+    gate: Option<Gate>,
+    anchor: AnchorFile,
+    /// Applied in sled's memory, refused by the disk: published once a flush succeeds.
+    unflushed: Option<Publish>,
     opts: LogOptions,
     poisoned: Option<String>,
+}
+
+/// What readers learn once a write is durable.
+struct Publish {
+    heads: Vec<(UnitId, Head)>,
+    gate: Option<Gate>,
 }
 
 /// An event accepted by a request, not yet placed in the segment.
@@ -135,6 +192,11 @@ struct Group {
     heads: HashMap<UnitId, Head>,
     /// Own ids stored by the group.
     ids: HashMap<EventId, Appended>,
+    /// Content of the own events staged, by id, to tell a retry from a conflict.
+    contents: HashMap<EventId, Event>,
+    /// The gate as it stands after the staged requests.
+    gate: Option<Gate>,
+    gate_changed: bool,
     /// First event of each origin in the segment: (origin, seq, index).
     firsts: Vec<(UnitId, u64, u32)>,
     seen: HashSet<UnitId>,
@@ -147,6 +209,53 @@ enum Answer {
         Vec<Appended>,
     ),
     Replicated(oneshot::Sender<Result<Replicated, LogError>>, Replicated),
+    Gate(
+        oneshot::Sender<Result<Option<Gate>, LogError>>,
+        Option<Gate>,
+    ),
+}
+
+impl Answer {
+    fn send(self, result: Result<(), &LogError>) {
+        fn err(e: &LogError) -> LogError {
+            match e {
+                LogError::Storage(s) => LogError::Storage(s.clone()),
+                other => LogError::Poisoned(other.to_string()),
+            }
+        }
+        match (self, result) {
+            (Answer::Own(tx, res), Ok(())) => {
+                let _ = tx.send(Ok(res));
+            }
+            (Answer::Replicated(tx, res), Ok(())) => {
+                let _ = tx.send(Ok(res));
+            }
+            (Answer::Gate(tx, res), Ok(())) => {
+                let _ = tx.send(Ok(res));
+            }
+            (Answer::Own(tx, _), Err(e)) => {
+                let _ = tx.send(Err(err(e)));
+            }
+            (Answer::Replicated(tx, _), Err(e)) => {
+                let _ = tx.send(Err(err(e)));
+            }
+            (Answer::Gate(tx, _), Err(e)) => {
+                let _ = tx.send(Err(err(e)));
+            }
+        }
+    }
+}
+
+/// The content of an own draft or event: what the submitter chose, without
+/// what the node assigns (chain fields, `recorded_at`).
+fn content(ev: &Event) -> Event {
+    let mut e = ev.clone();
+    e.origin.clear();
+    e.seq = 0;
+    e.prev_hash.clear();
+    e.hash.clear();
+    e.recorded_at = 0;
+    e
 }
 
 impl Writer {
@@ -172,14 +281,14 @@ impl Writer {
     fn commit(&mut self, requests: Vec<Request>) {
         if let Some(why) = &self.poisoned {
             for r in requests {
-                match r {
-                    Request::Own { reply, .. } => {
-                        let _ = reply.send(Err(LogError::Poisoned(why.clone())));
-                    }
-                    Request::Replicated { reply, .. } => {
-                        let _ = reply.send(Err(LogError::Poisoned(why.clone())));
-                    }
-                }
+                r.refuse(|| LogError::Poisoned(why.clone()));
+            }
+            return;
+        }
+        // A write the disk refused before: make it durable first.
+        if let Err(e) = self.retry_unflushed() {
+            for r in requests {
+                r.refuse(|| LogError::Storage(e.clone()));
             }
             return;
         }
@@ -189,6 +298,9 @@ impl Writer {
             entries: Vec::new(),
             heads: HashMap::new(),
             ids: HashMap::new(),
+            contents: HashMap::new(),
+            gate: self.gate.clone(),
+            gate_changed: false,
             firsts: Vec::new(),
             seen: HashSet::new(),
         };
@@ -201,57 +313,155 @@ impl Writer {
                         let _ = reply.send(Err(e));
                     }
                 },
-                Request::Replicated { events, reply } => {
-                    match self.stage_replicated(&mut g, events) {
+                Request::Replicated { events, own, reply } => {
+                    match self.stage_replicated(&mut g, events, own) {
                         Ok(res) => answers.push(Answer::Replicated(reply, res)),
                         Err(e) => {
                             let _ = reply.send(Err(e));
                         }
                     }
                 }
+                Request::Gate { op, reply } => {
+                    let gate = self.stage_gate(&mut g, op);
+                    answers.push(Answer::Gate(reply, gate));
+                }
             }
         }
+        self.lift_gate(&mut g);
         let added = u64::from(g.segment.len());
-        let changed: Vec<(UnitId, Head)> = g.heads.iter().map(|(o, h)| (*o, *h)).collect();
-        if added > 0 {
-            if let Err(e) = self.write(g) {
-                let why = e.to_string();
-                tracing::error!(error = %why, "event log write failed; refusing further writes");
-                self.poisoned = Some(why.clone());
-                for a in answers {
-                    match a {
-                        Answer::Own(tx, _) => {
-                            let _ = tx.send(Err(LogError::Poisoned(why.clone())));
-                        }
-                        Answer::Replicated(tx, _) => {
-                            let _ = tx.send(Err(LogError::Poisoned(why.clone())));
-                        }
-                    }
-                }
-                return;
+        if added == 0 && !g.gate_changed {
+            for a in answers {
+                a.send(Ok(()));
             }
-            self.heads.extend(changed.iter().copied());
-            {
-                let mut shared = self.shared.heads.write().unwrap_or_else(|p| p.into_inner());
-                shared.extend(changed.iter().copied());
-            }
-            self.next_pos += added;
-            self.shared.len.send_replace(self.next_pos);
+            return;
         }
+        let result = self.write(g);
         for a in answers {
-            match a {
-                Answer::Own(tx, res) => {
-                    let _ = tx.send(Ok(res));
-                }
-                Answer::Replicated(tx, res) => {
-                    let _ = tx.send(Ok(res));
-                }
-            }
+            a.send(result.as_ref().map(|_| ()));
         }
     }
 
-    fn write(&self, g: Group) -> Result<(), LogError> {
+    /// Applies, flushes and publishes a group; on a refused flush keeps it
+    /// as unflushed (see the module header).
+    fn write(&mut self, g: Group) -> Result<(), LogError> {
+        let added = u64::from(g.segment.len());
+        let changed: Vec<(UnitId, Head)> = g.heads.iter().map(|(o, h)| (*o, *h)).collect();
+        let gate = g.gate.clone();
+        let gate_changed = g.gate_changed;
+        let batch = self.batch(g);
+        if let Err(e) = self.shared.store.apply(batch) {
+            // Nothing was applied: the state is as before.
+            let why = e.to_string();
+            tracing::error!(error = %why, "event log write failed");
+            return Err(LogError::Storage(why));
+        }
+        self.next_pos += added;
+        self.heads.extend(changed.iter().copied());
+        if gate_changed {
+            self.gate = gate.clone();
+        }
+        let publish = Publish {
+            heads: changed,
+            gate,
+        };
+        if let Err(e) = self.shared.store.flush() {
+            let why = e.to_string();
+            tracing::error!(error = %why, "event log flush failed; nothing acknowledged, retried before the next write");
+            self.unflushed = Some(publish);
+            return Err(LogError::Storage(why));
+        }
+        self.publish(publish)
+    }
+
+    /// Tries again the flush the disk refused; publishes on success.
+    fn retry_unflushed(&mut self) -> Result<(), String> {
+        let Some(p) = self.unflushed.take() else {
+            return Ok(());
+        };
+        if let Err(e) = self.shared.store.flush() {
+            self.unflushed = Some(p);
+            return Err(e.to_string());
+        }
+        tracing::info!("event log flush succeeded again");
+        self.publish(p).map_err(|e| e.to_string())
+    }
+
+    /// Writes the anchor and shows a durable write to readers.
+    fn publish(&mut self, p: Publish) -> Result<(), LogError> {
+        let own = self
+            .heads
+            .get(&self.shared.unit)
+            .copied()
+            .unwrap_or(Head::EMPTY);
+        let anchored = self.anchor.write(&Anchor {
+            len: self.next_pos,
+            own_seq: own.seq,
+            own_hash: own.hash,
+        });
+        {
+            let mut shared = self.shared.heads.write().unwrap_or_else(|p| p.into_inner());
+            shared.extend(p.heads.iter().copied());
+        }
+        self.shared.len.send_replace(self.next_pos);
+        self.shared.gate.send_replace(p.gate);
+        // The events are durable in the store either way; without the
+        // anchor they are not acknowledged (a retry by id finds them).
+        anchored.map_err(|e| {
+            tracing::error!(error = %e, "writing the durability anchor failed");
+            LogError::Storage(format!("durability anchor: {e}"))
+        })
+    }
+
+    /// Applies a gate change to the staged gate; returns it.
+    fn stage_gate(&self, g: &mut Group, op: GateOp) -> Option<Gate> {
+        let me = self.shared.unit;
+        let own = self.head(g, &HashMap::new(), me).seq;
+        let next = match op {
+            GateOp::Close { reason } => Some(open::merge_gate(g.gate.take(), 0, false, reason)),
+            GateOp::Confirm { parent_seq } => match g.gate.take() {
+                None if parent_seq <= own => None,
+                held => {
+                    let need = held.as_ref().map_or(0, |h| h.need_own_seq).max(parent_seq);
+                    let reason = if need > own {
+                        format!(
+                            "the parent holds seq {parent_seq} of this node's own chain and seq {need} \
+                             was acknowledged, this store ends at seq {own}: recovering from the parent"
+                        )
+                    } else {
+                        held.as_ref().map(|h| h.reason.clone()).unwrap_or_default()
+                    };
+                    Some(Gate {
+                        need_own_seq: need,
+                        confirmed: true,
+                        reason,
+                    })
+                }
+            },
+        };
+        g.gate_changed |= next != self.gate;
+        g.gate = next;
+        self.lift_gate(g);
+        g.gate.clone()
+    }
+
+    /// Opens the gate once the staged own chain holds what it needs.
+    fn lift_gate(&self, g: &mut Group) {
+        let own = self.head(g, &HashMap::new(), self.shared.unit).seq;
+        if g.gate
+            .as_ref()
+            .is_some_and(|gate| gate.confirmed && own >= gate.need_own_seq)
+        {
+            tracing::info!(unit = %self.shared.unit, own_seq = own, "own chain complete again; recording reopens");
+            g.gate = None;
+            g.gate_changed = self.gate.is_some();
+        }
+    }
+
+    fn batch(&self, g: Group) -> WriteBatch {
         let mut batch = WriteBatch::default();
+        if g.gate_changed {
+            open::put_gate(&mut batch, g.gate.as_ref());
+        }
         for (origin, seq, index) in &g.firsts {
             let mut v = [0u8; 12];
             v[..8].copy_from_slice(&g.base.to_be_bytes());
@@ -264,9 +474,10 @@ impl Writer {
         for (origin, h) in &g.heads {
             batch.put(store::head_key(origin.to_bytes()), h.encode());
         }
-        batch.put(store::segment_key(g.base), g.segment.finish());
-        self.shared.store.commit(batch)?;
-        Ok(())
+        if !g.segment.is_empty() {
+            batch.put(store::segment_key(g.base), g.segment.finish());
+        }
+        batch
     }
 
     /// The head of `origin` as it stands after what is staged.
@@ -305,6 +516,7 @@ impl Writer {
         let me = self.shared.unit;
         let mut local: HashMap<UnitId, Head> = HashMap::new();
         let mut local_ids: HashMap<EventId, usize> = HashMap::new();
+        let mut local_contents: Vec<(EventId, Event)> = Vec::new();
         // Per draft: Ok(first result) for a duplicate, Err(index into pending) for a new event.
         let mut slots: Vec<Result<Appended, usize>> = Vec::with_capacity(drafts.len());
         let mut pending = Vec::new();
@@ -315,13 +527,28 @@ impl Writer {
                 .as_slice()
                 .try_into()
                 .map_err(|_| reject(format!("id must be 16 bytes, got {}", ev.id.len())))?;
+            let conflict = |seq: u64| LogError::Conflict {
+                index,
+                id: hex::encode(id),
+                seq,
+            };
+            let wanted = content(&ev);
             if let Some(&i) = local_ids.get(&id) {
+                if local_contents[i].1 != wanted {
+                    return Err(conflict(pending_seq(&pending, i)));
+                }
                 slots.push(Err(i));
                 continue;
             }
-            if let Some(first) = self.find_own(g, &id)? {
+            if let Some((first, stored)) = self.find_own(g, &id)? {
+                if stored != wanted {
+                    return Err(conflict(first.seq));
+                }
                 slots.push(Ok(first));
                 continue;
+            }
+            if let Some(gate) = &g.gate {
+                return Err(LogError::Gated(gate.reason.clone()));
             }
             let head = self.head(g, &local, me);
             ev.origin = me.to_string();
@@ -343,6 +570,7 @@ impl Writer {
                 },
             );
             local_ids.insert(id, pending.len());
+            local_contents.push((id, wanted));
             slots.push(Err(pending.len()));
             pending.push(Pending {
                 origin: me,
@@ -353,6 +581,7 @@ impl Writer {
             });
         }
         let placed = self.place(g, pending);
+        g.contents.extend(local_contents);
         let mut fresh = vec![false; placed.len()];
         let mut out = Vec::with_capacity(slots.len());
         for slot in slots {
@@ -383,13 +612,17 @@ impl Writer {
         Ok(out)
     }
 
-    /// The first result of an own event already stored or staged with `id`.
-    fn find_own(&self, g: &Group, id: &EventId) -> Result<Option<Appended>, LogError> {
-        if let Some(a) = g.ids.get(id) {
-            return Ok(Some(Appended {
-                duplicate: true,
-                ..*a
-            }));
+    /// The first result of an own event already stored or staged with
+    /// `id`, and its content.
+    fn find_own(&self, g: &Group, id: &EventId) -> Result<Option<(Appended, Event)>, LogError> {
+        if let (Some(a), Some(c)) = (g.ids.get(id), g.contents.get(id)) {
+            return Ok(Some((
+                Appended {
+                    duplicate: true,
+                    ..*a
+                },
+                c.clone(),
+            )));
         }
         let Some(pos) = super::id_position(&self.shared.store, id)? else {
             return Ok(None);
@@ -399,24 +632,31 @@ impl Writer {
             at: format!("id {}", hex::encode(id)),
             reason: format!("points at missing position {pos}"),
         })?;
-        let h = event::peek(&bytes).map_err(|e| LogError::Corrupt {
+        let corrupt = |e: event::EventError| LogError::Corrupt {
             at: format!("position {pos}"),
             reason: e.to_string(),
-        })?;
-        Ok(Some(Appended {
-            id: *id,
-            seq: h.seq,
-            position: pos,
-            hash: h.hash,
-            duplicate: true,
-        }))
+        };
+        let h = event::peek(&bytes).map_err(corrupt)?;
+        let stored = event::decode(&bytes).map_err(corrupt)?;
+        Ok(Some((
+            Appended {
+                id: *id,
+                seq: h.seq,
+                position: pos,
+                hash: h.hash,
+                duplicate: true,
+            },
+            content(&stored),
+        )))
     }
 
     fn stage_replicated(
         &self,
         g: &mut Group,
         events: Vec<Verified>,
+        own: bool,
     ) -> Result<Replicated, LogError> {
+        let me = self.shared.unit;
         let mut local: HashMap<UnitId, Head> = HashMap::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut duplicates = 0u32;
@@ -490,16 +730,44 @@ impl Writer {
                     position: u64::MAX,
                 },
             );
+            let own_id = (own && h.origin == me).then_some(h.id);
+            if let Some(id) = own_id
+                && (g.ids.contains_key(&id)
+                    || super::id_position(&self.shared.store, &id)?.is_some())
+            {
+                return Err(refuse(
+                    RefusalKind::Diverged,
+                    format!("id {} is already stored at another seq", hex::encode(id)),
+                ));
+            }
+            if let Some(id) = own_id {
+                let ev = event::decode(&v.bytes)
+                    .map_err(|e| refuse(RefusalKind::Malformed, format!("undecodable: {e}")))?;
+                g.contents.insert(id, content(&ev));
+            }
             pending.push(Pending {
                 origin: h.origin,
                 seq: h.seq,
                 hash: h.hash,
-                own_id: None,
+                own_id,
                 bytes: v.bytes,
             });
         }
         let applied = pending.len() as u32;
-        self.place(g, pending);
+        for (id, head) in self.place(g, pending) {
+            if let Some(id) = id {
+                g.ids.insert(
+                    id,
+                    Appended {
+                        id,
+                        seq: head.seq,
+                        position: head.position,
+                        hash: head.hash,
+                        duplicate: false,
+                    },
+                );
+            }
+        }
         let heads = origins
             .into_iter()
             .map(|o| (o, self.head(g, &HashMap::new(), o)))
@@ -537,4 +805,9 @@ impl Writer {
             None => Ok(None),
         }
     }
+}
+
+/// Seq given to the `i`-th new event of a request being staged.
+fn pending_seq(pending: &[Pending], i: usize) -> u64 {
+    pending.get(i).map_or(0, |p| p.seq)
 }

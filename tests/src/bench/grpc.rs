@@ -13,6 +13,7 @@ use sync178_shared::proto::v1::sync_client::SyncClient;
 use sync178_shared::proto::v1::sync_server::{Sync, SyncServer};
 use sync178_shared::proto::v1::{
     DigestRequest, DigestResponse, HandshakeRequest, HandshakeResponse, PushAck, PushBatch,
+    RecoverBatch, RecoverRequest,
 };
 use sync178_shared::tls::{Identity, LoadedTls, Role};
 use sync178_shared::topology::Topology;
@@ -67,6 +68,15 @@ impl Sync for NoOpParent {
         _req: Request<DigestRequest>,
     ) -> Result<Response<DigestResponse>, Status> {
         Err(Status::unimplemented("the no-op parent keeps no digest"))
+    }
+
+    type RecoverStream = ReceiverStream<Result<RecoverBatch, Status>>;
+
+    async fn recover(
+        &self,
+        _req: Request<RecoverRequest>,
+    ) -> Result<Response<Self::RecoverStream>, Status> {
+        Err(Status::unimplemented("the no-op parent keeps nothing"))
     }
 }
 

@@ -606,6 +606,10 @@ mod sync {
         let c = Cluster::start(&hung_yen(1, 1)).await;
         let u = commune(&c);
         let district = c.topology.parent(u).expect("district");
+        // The commune must have met its parent once before it records offline
+        // (a new store waits for that); then its link is cut.
+        c.submit(u, 1).await;
+        wait_for(&c, c.province, u, 1).await;
         c.proxy(district).cut();
         let t = Instant::now();
         submit_all(&c, u, n, 4).await?;
@@ -615,7 +619,7 @@ mod sync {
         );
         let start = Instant::now();
         c.proxy(district).heal();
-        wait_for(&c, c.province, u, n as u64).await;
+        wait_for(&c, c.province, u, n as u64 + 1).await;
         let secs = start.elapsed().as_secs_f64();
         c.shutdown().await;
         Ok(secs)

@@ -1,0 +1,150 @@
+//! A node that lost its store gets its events back from its parent before it
+//! records again: a commune reinstalled on an empty store, a commune whose
+//! sled files were damaged, a district reinstalled with its whole subtree.
+//! Nothing forked, nothing lost, every event at the province exactly once.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use sync178_shared::event::{self, ZERO_HASH};
+use sync178_shared::unit::{Level, UnitId};
+use sync178_tests::cluster::{Cluster, hung_yen};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn of_level(c: &Cluster, level: Level) -> Vec<UnitId> {
+    c.topology.units().filter(|u| u.level() == level).collect()
+}
+
+/// Every origin's events once, in seq order, chains unbroken; counts per origin.
+async fn check_log(c: &Cluster, unit: UnitId) -> HashMap<UnitId, u64> {
+    let mut heads: HashMap<UnitId, (u64, event::Hash)> = HashMap::new();
+    let mut ids = HashSet::new();
+    for (_, bytes) in c.read_log(unit).await {
+        let h = event::open(bytes).expect("verifies").header;
+        let (seq, prev) = heads.get(&h.origin).copied().unwrap_or((0, ZERO_HASH));
+        assert_eq!(
+            h.seq,
+            seq + 1,
+            "{unit}: {} out of order or doubled",
+            h.origin
+        );
+        assert_eq!(h.prev_hash, prev, "{unit}: {} chain broken", h.origin);
+        assert!(ids.insert(h.id), "{unit}: an id stored twice");
+        heads.insert(h.origin, (h.seq, h.hash));
+    }
+    heads.into_iter().map(|(o, (s, _))| (o, s)).collect()
+}
+
+/// Seqs the submits were given, which must be exactly `from..=to`.
+fn assert_seqs(accepted: &[sync178_shared::proto::v1::Accepted], from: u64, to: u64) {
+    let seqs: Vec<u64> = accepted.iter().map(|a| a.seq).collect();
+    assert_eq!(seqs, (from..=to).collect::<Vec<_>>());
+    assert!(accepted.iter().all(|a| !a.duplicate));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reinstalled_commune_recovers_its_chain_from_the_district_and_continues() {
+    let c = Cluster::start(&hung_yen(1, 2)).await;
+    let commune = of_level(&c, Level::Commune)[0];
+    assert_seqs(&c.submit(commune, 30).await, 1, 30);
+    c.wait_for_heads(c.province, &HashMap::from([(commune, 30)]), WAIT)
+        .await;
+
+    // The PC is reinstalled: same certificates, an empty data folder.
+    c.stop_node(commune).await;
+    std::fs::remove_dir_all(c.data_dir(commune)).expect("removes");
+    c.start_node(commune).await;
+
+    // Recording waits for the parent, then continues at seq 31.
+    assert_seqs(&c.submit(commune, 5).await, 31, 35);
+    let s = c.status(commune).await;
+    assert!(s.recording_closed.is_empty(), "{}", s.recording_closed);
+    assert_eq!(s.uplink.expect("uplink").recovered, 30);
+    assert_eq!(check_log(&c, commune).await.get(&commune), Some(&35));
+    c.wait_for_heads(c.province, &HashMap::from([(commune, 35)]), WAIT)
+        .await;
+    assert_eq!(check_log(&c, c.province).await.get(&commune), Some(&35));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_damaged_commune_store_is_closed_until_the_district_gives_its_events_back() {
+    let c = Cluster::start(&hung_yen(1, 1)).await;
+    let commune = of_level(&c, Level::Commune)[0];
+    let district = c.topology.parent(commune).expect("district");
+    for _ in 0..8 {
+        c.submit(commune, 5).await;
+    }
+    c.wait_for_heads(district, &HashMap::from([(commune, 40)]), WAIT)
+        .await;
+
+    // Stopped, its sled files cut in half; its link to the district down.
+    c.stop_node(commune).await;
+    let log_dir = c.data_dir(commune).join("log");
+    let mut cut = 0;
+    for e in std::fs::read_dir(&log_dir).expect("readable").flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_file() && !name.starts_with("sync178-anchor") && name != "conf" {
+            let bytes = std::fs::read(&p).expect("reads");
+            std::fs::write(&p, &bytes[..bytes.len() / 2]).expect("writes");
+            cut += 1;
+        }
+    }
+    assert!(cut > 0);
+    c.proxy(district).cut();
+    c.start_node(commune).await;
+
+    // It says it lost events and refuses to record: no seq is reused.
+    let s = c.status(commune).await;
+    assert!(!s.recording_closed.is_empty(), "recording stayed open");
+    let own = s
+        .origins
+        .iter()
+        .find(|o| o.origin == commune.to_string())
+        .map_or(0, |o| o.seq);
+    assert!(own < 40, "nothing was lost: the test damaged nothing");
+    let refused = c.try_submit(commune, 1).await;
+    assert!(refused.is_err(), "a damaged store recorded: {refused:?}");
+
+    // The district comes back: every acknowledged event returns, then seq 41.
+    c.proxy(district).heal();
+    c.wait_for_heads(commune, &HashMap::from([(commune, 40)]), WAIT)
+        .await;
+    assert_seqs(&c.submit(commune, 2).await, 41, 42);
+    assert!(c.status(commune).await.recording_closed.is_empty());
+    assert_eq!(check_log(&c, commune).await.get(&commune), Some(&42));
+    c.wait_for_heads(c.province, &HashMap::from([(commune, 42)]), WAIT)
+        .await;
+    assert_eq!(check_log(&c, c.province).await.get(&commune), Some(&42));
+    c.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reinstalled_district_gets_its_own_chain_and_its_subtree_back_from_the_province() {
+    let c = Cluster::start(&hung_yen(1, 2)).await;
+    let district = of_level(&c, Level::District)[0];
+    let cs = of_level(&c, Level::Commune);
+    c.submit(district, 7).await;
+    for u in &cs {
+        c.submit(*u, 12).await;
+    }
+    let mut expected: HashMap<UnitId, u64> = cs.iter().map(|u| (*u, 12)).collect();
+    expected.insert(district, 7);
+    c.wait_for_heads(c.province, &expected, WAIT).await;
+
+    // Reinstalled with its communes cut off: only the province can refill it.
+    c.proxy(district).cut();
+    c.stop_node(district).await;
+    std::fs::remove_dir_all(c.data_dir(district)).expect("removes");
+    c.start_node(district).await;
+    c.wait_for_heads(district, &expected, WAIT).await;
+    assert_seqs(&c.submit(district, 1).await, 8, 8);
+    expected.insert(district, 8);
+    assert_eq!(check_log(&c, district).await, expected);
+    c.proxy(district).heal();
+    c.wait_for_heads(c.province, &expected, WAIT).await;
+    assert_eq!(check_log(&c, c.province).await, expected);
+    c.shutdown().await;
+}
