@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .bytes(".sync178.v1.PushBatch.events")
         .bytes(".sync178.v1.RecoverBatch.events")
+        .bytes(".sync178.v1.BackupChunk.events")
         .bytes(".sync178.v1.FeedItem.event")
         .bytes(".sync178.v1.FetchResponse.event")
         .compile_fds(fds.clone())?;

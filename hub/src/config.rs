@@ -119,12 +119,8 @@ impl Config {
             field,
             reason: reason.into(),
         };
-        if !c.node.endpoint.starts_with("https://") {
-            return Err(bad(
-                "node.endpoint",
-                "must be an https:// URL (links are always mutual TLS)",
-            ));
-        }
+        sync178_node::config::check_endpoint(&c.node.endpoint)
+            .map_err(|reason| bad("node.endpoint", &reason))?;
         if !(1..=365).contains(&c.tipoff_deadline_days) {
             return Err(bad("tipoff_deadline_days", "must be between 1 and 365"));
         }
@@ -182,6 +178,12 @@ tokens_file = "web-tokens.txt"
         let (_d, c) = load(&GOOD.replace("https://", "http://"));
         let e = c.expect_err("plain http").to_string();
         assert!(e.contains("node.endpoint") && e.contains("https://"), "{e}");
+        let (_d, c) = load(&GOOD.replace("https://127.0.0.1:7100", "https://"));
+        let e = c.expect_err("no host").to_string();
+        assert!(e.contains("node.endpoint") && e.contains("no host"), "{e}");
+        let (_d, c) = load(&GOOD.replace("[tls]", "[tls]\npassword = \"x\""));
+        let e = c.expect_err("unknown tls key").to_string();
+        assert!(e.contains("password"), "{e}");
         let (_d, c) = load(&format!("tipoff_deadline_days = 0\n{GOOD}"));
         let e = c.expect_err("zero days").to_string();
         assert!(e.contains("tipoff_deadline_days"), "{e}");

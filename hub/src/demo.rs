@@ -125,6 +125,9 @@ fn node_config(
         uplink: UplinkConfig {
             backoff_min_ms: 50,
             backoff_max_ms: 1000,
+            // Every demo unit is new (it never recorded anywhere), and two
+            // communes start offline: they may record before first contact.
+            record_before_first_contact: true,
             ..UplinkConfig::default()
         },
     }

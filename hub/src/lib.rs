@@ -87,6 +87,9 @@ pub struct Hub {
     pub root: UnitId,
     /// Tip-off deadline in days.
     pub deadline_days: u32,
+    /// The hub's data folder (the store is in `state/`; the web page's
+    /// unlock requests arrive here).
+    pub data_dir: std::path::PathBuf,
     state: Arc<RwLock<State>>,
     store: Store,
     /// The checkpoint after every applied batch.
@@ -158,6 +161,7 @@ pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
         topology,
         root: config.node.unit,
         deadline_days: config.tipoff_deadline_days,
+        data_dir: config.data_dir.clone(),
         state: Arc::new(RwLock::new(state)),
         store,
         changed,
@@ -190,7 +194,10 @@ pub async fn run_with(
     if let Some(web_config) = config.web.clone() {
         let web_listener = TcpListener::bind(web_config.listen)
             .await
-            .map_err(web::WebError::from)?;
+            .map_err(|source| web::WebError::Bind {
+                addr: web_config.listen,
+                source,
+            })?;
         let page = web::WebServer::new(
             hub.clone(),
             web_listener,

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use sync178_hub::cli::{self, EXIT_QUERY, QueryCmd};
 use sync178_hub::{Config, HubError};
 use sync178_node::cli::EXIT_USAGE;
-use sync178_node::daemon::{self, EXIT_FAILURE, init_tracing};
+use sync178_node::daemon::{self, EXIT_FAILURE, EXIT_UNAVAILABLE, init_tracing};
 use sync178_node::i18n::Lang;
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
@@ -64,6 +64,11 @@ enum Command {
     /// equal a replay, every commune is heard from. Exit 0 consistent, 1
     /// discrepancies found, 2 could not run.
     Reconcile(ReconcileArgs),
+    /// The operator web page: lift a sign-in lockout on a running hub.
+    Web {
+        #[command(subcommand)]
+        cmd: WebCmd,
+    },
     /// Runs a whole real province on this machine: one node per unit over
     /// mutual TLS, the hub, and a year of generated activity; prints the
     /// province's KPIs and keeps serving until Ctrl-C.
@@ -92,6 +97,21 @@ enum Command {
         /// Address of the dashboard (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:7380")]
         web: std::net::SocketAddr,
+    },
+}
+
+/// `web`'s commands.
+#[derive(Debug, Subcommand)]
+enum WebCmd {
+    /// Lifts the sign-in lockout of client addresses or operator accounts
+    /// (`*` for all): the running hub applies it at the next sign-in attempt.
+    Unlock {
+        /// The hub's TOML configuration (the request goes to its data folder).
+        #[arg(long, env = "SYNC178_HUB_CONFIG")]
+        config: PathBuf,
+        /// Client addresses (192.0.2.10) or operator names of the tokens file, or `*`.
+        #[arg(required = true)]
+        who: Vec<String>,
     },
 }
 
@@ -222,6 +242,9 @@ async fn main() -> ExitCode {
         Command::Rebuild { config, replace } => rebuild(&config, replace, lang).await,
         Command::Query(args) => query(&args, lang).await,
         Command::Reconcile(args) => reconcile(args, lang).await,
+        Command::Web {
+            cmd: WebCmd::Unlock { config, who },
+        } => unlock(&config, &who, lang),
         Command::Demo {
             province,
             seed,
@@ -261,14 +284,62 @@ async fn run(config_path: &Path, log_json: bool) -> u8 {
         "hub",
         config.listen,
         |listener, shutdown| sync178_hub::run(config, listener, shutdown),
-        |e| {
-            matches!(
-                e,
-                HubError::Config { .. } | HubError::Tls(_) | HubError::Topology(_)
-            )
-        },
+        exit_code,
     )
     .await
+}
+
+/// `web unlock`: writes the unlock request into the hub's data folder.
+fn unlock(config_path: &Path, who: &[String], lang: Lang) -> u8 {
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    match sync178_hub::web::guard::request_unlock(&config.data_dir, who) {
+        Ok(path) => {
+            println!(
+                "{} ({})",
+                lang.pick(
+                    "Đã gửi yêu cầu mở khóa: hub đang chạy áp dụng ở lần đăng nhập kế tiếp; khởi động lại hub cũng mở mọi khóa",
+                    "Unlock requested: the running hub applies it at the next sign-in attempt; restarting the hub lifts every lock too"
+                ),
+                path.display()
+            );
+            0
+        }
+        Err(e @ sync178_hub::web::guard::UnlockError::Who(_)) => {
+            eprintln!("{e}");
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// The exit code of a hub that could not start or stopped with `e`: 64 for
+/// what the operator must fix in the config or the files it names (tokens
+/// file included), 69 for a busy resource (an address in use, a store held
+/// by another hub), else 1.
+fn exit_code(e: &HubError) -> u8 {
+    use sync178_hub::web::WebError;
+    match e {
+        HubError::Config { .. }
+        | HubError::Tls(_)
+        | HubError::Topology(_)
+        | HubError::Web(WebError::Exposed { .. } | WebError::NoTls | WebError::Tokens(_)) => {
+            EXIT_USAGE
+        }
+        HubError::Web(WebError::Bind { .. }) => EXIT_UNAVAILABLE,
+        HubError::Store(s) if s.to_string().contains("could not acquire lock") => EXIT_UNAVAILABLE,
+        HubError::Store(_)
+        | HubError::Serve(_)
+        | HubError::Web(WebError::Io(_) | WebError::Tls(_)) => EXIT_FAILURE,
+    }
 }
 
 /// `rebuild`: replays the feed with progress on stderr, prints both digests.

@@ -1,15 +1,18 @@
 //! `Admin.Status`: what the node holds, what its parent has, and why a link
-//! is stalled; `Admin.Verify`: a whole-log check of every invariant.
+//! is stalled; `Admin.Verify`: a whole-log check of every invariant;
+//! `Admin.Backup`: every event held, for `sync178-node backup`.
 
 use std::sync::Arc;
 
 use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::admin_server::Admin;
 use sync178_shared::proto::v1::{
-    LinkState, OriginStatus, StatusRequest, StatusResponse, UplinkStatus, VerifyRequest,
-    VerifyResponse,
+    BackupChunk, BackupRequest, LinkState, OriginStatus, StatusRequest, StatusResponse,
+    UplinkStatus, VerifyRequest, VerifyResponse,
 };
 use sync178_shared::tls::{Role, peer_identity};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::Ctx;
@@ -158,5 +161,60 @@ impl Admin for AdminService {
             .map_err(|e| Status::internal(format!("verification stopped: {e}")))?
             .map_err(|e| Status::internal(format!("reading the log: {e}")))?;
         Ok(Response::new(r))
+    }
+
+    type BackupStream = ReceiverStream<Result<BackupChunk, Status>>;
+
+    async fn backup(
+        &self,
+        req: Request<BackupRequest>,
+    ) -> Result<Response<Self::BackupStream>, Status> {
+        let peer = peer_identity(&req)?;
+        let allowed = match peer.role {
+            Role::Operator => true,
+            Role::Node => peer.unit == self.ctx.unit,
+            Role::Recorder | Role::Hub => false,
+        };
+        if !allowed {
+            return Err(Status::permission_denied(format!(
+                "a backup of {} is for operators or the node's own certificate; the certificate is {peer}",
+                self.ctx.unit
+            )));
+        }
+        let log = self.ctx.log.clone();
+        let total = log.len();
+        tracing::info!(%peer, events = total, "backup");
+        let (tx, rx) = mpsc::channel(4);
+        let unit = self.ctx.unit.to_string();
+        self.ctx.tasks.spawn_blocking(move || {
+            let mut pos = 0u64;
+            let mut first = true;
+            while pos < total || first {
+                let events = match log.read(pos, 1000, 4 << 20) {
+                    Ok(items) => items
+                        .into_iter()
+                        .filter(|(p, _)| *p < total)
+                        .map(|(_, b)| b)
+                        .collect::<Vec<_>>(),
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(Status::internal(format!(
+                            "reading position {pos}: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                pos += events.len() as u64;
+                let chunk = BackupChunk {
+                    unit: if first { unit.clone() } else { String::new() },
+                    events_total: if first { total } else { 0 },
+                    events,
+                };
+                first = false;
+                if tx.blocking_send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

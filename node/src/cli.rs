@@ -18,6 +18,7 @@ use tonic::transport::Channel;
 
 use crate::certs::IssueReport;
 use crate::i18n::{self, Lang, Msg, t};
+use crate::numbers::BadNumber;
 
 /// Most events sent in one `Ingest.Submit` request (the node's default batch limit).
 pub const CHUNK_EVENTS: usize = 1000;
@@ -172,8 +173,10 @@ pub struct LineError {
     /// The JSON field path at fault (`body.awareness_activity_held.form`);
     /// empty when the line itself is at fault.
     pub field: String,
-    /// What the JSON parser said.
+    /// What the JSON parser said (for a bad number, the reason in English).
     pub message: String,
+    /// The field is a number and held something else.
+    pub number: Option<BadNumber>,
 }
 
 impl LineError {
@@ -183,7 +186,10 @@ impl LineError {
         if !self.field.is_empty() {
             let _ = write!(s, "{}: ", self.field);
         }
-        s.push_str(&self.message);
+        match &self.number {
+            Some(n) => s.push_str(&n.render(lang)),
+            None => s.push_str(&self.message),
+        }
         if self.column > 0 {
             let _ = write!(s, " ({} {})", t(lang, Msg::Column), self.column);
         }
@@ -218,8 +224,12 @@ pub fn parse_ndjson(text: &str) -> Result<Vec<(usize, Event)>, Vec<LineError>> {
                 .map(|()| ev)
                 .map_err(|e| line_error(line, String::new(), &e)),
             Err(e) => {
-                let path = e.path().to_string();
-                Err(line_error(line, path, e.inner()))
+                let mut le = line_error(line, e.path().to_string(), e.inner());
+                le.number = crate::numbers::explain(raw, e.path(), &le.message);
+                if let Some(n) = &le.number {
+                    le.message = n.render(Lang::En);
+                }
+                Err(le)
             }
         };
         match parsed {
@@ -250,6 +260,7 @@ fn line_error(line: usize, path: String, e: &serde_json::Error) -> LineError {
         column: e.column(),
         field: if path == "." { String::new() } else { path },
         message,
+        number: None,
     }
 }
 

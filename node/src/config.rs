@@ -158,9 +158,18 @@ pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<(T, Path
         path: path.to_path_buf(),
         source,
     })?;
-    let c = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: e.to_string().trim().replace('\n', " "),
+    // The path of the section at fault (`tls`, `parent`) leads the message.
+    let c = serde_path_to_error::deserialize(toml::Deserializer::new(&text)).map_err(|e| {
+        let at = e.path().to_string();
+        let said = e.inner().to_string().trim().replace('\n', " ");
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: if at.is_empty() || at == "." {
+                said
+            } else {
+                format!("{at}: {said}")
+            },
+        }
     })?;
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     Ok((c, base))
@@ -173,6 +182,48 @@ pub fn resolve<'a>(base: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>
             *p = base.join(&*p);
         }
     }
+}
+
+/// Checks that `endpoint` is an `https://` URL with a host (and a port or
+/// not), nothing after it: a gRPC link's address. Says why not.
+pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
+    const EXAMPLE: &str = "e.g. https://10.0.0.5:7000";
+    if !endpoint.starts_with("https://") {
+        return Err(format!(
+            "{endpoint:?} must be an https:// URL (links are always mutual TLS), {EXAMPLE}"
+        ));
+    }
+    let rest = &endpoint["https://".len()..];
+    if rest.is_empty() || rest.starts_with([':', '/', '?', '#', '@']) {
+        return Err(format!("{endpoint:?} names no host, {EXAMPLE}"));
+    }
+    let uri: tonic::transport::Uri = endpoint
+        .parse()
+        .map_err(|e| format!("{endpoint:?} is not a URL ({e}), {EXAMPLE}"))?;
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let after_host = authority.rsplit_once(']').map_or(authority, |(_, r)| r);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!(
+            "{endpoint:?} has a port that is not a number from 0 to 65535, {EXAMPLE}"
+        ));
+    }
+    let host = uri.host().unwrap_or_default();
+    if host.is_empty() || host == "[]" {
+        return Err(format!("{endpoint:?} names no host, {EXAMPLE}"));
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(format!(
+            "{endpoint:?} carries a user name; give only the host and port, {EXAMPLE}"
+        ));
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(format!(
+            "{endpoint:?} has a path or query; give only the host and port, {EXAMPLE}"
+        ));
+    }
+    Ok(())
 }
 
 impl Config {
@@ -237,13 +288,8 @@ impl Config {
                 "must be positive and at most backoff_max_ms",
             ));
         }
-        if let Some(p) = &self.parent
-            && !(p.endpoint.starts_with("https://"))
-        {
-            return Err(bad(
-                "parent.endpoint",
-                "must be an https:// URL (links are always mutual TLS)",
-            ));
+        if let Some(p) = &self.parent {
+            check_endpoint(&p.endpoint).map_err(|reason| bad("parent.endpoint", &reason))?;
         }
         Ok(())
     }
@@ -302,6 +348,11 @@ key = "certs/c00292/node.key"
                 GOOD.replace("listen = \"127.0.0.1:7101\"", "listen = \"nowhere\""),
                 "listen",
             ),
+            (
+                GOOD.replace("https://127.0.0.1:7100", "https://"),
+                "parent.endpoint",
+            ),
+            (format!("{GOOD}extra = 1\n"), "unknown field `extra`"),
         ];
         for (text, expect) in cases {
             let err = load(&text).expect_err("refused").to_string();
@@ -309,5 +360,28 @@ key = "certs/c00292/node.key"
         }
         let err = Config::load(Path::new("/nonexistent/node.toml")).expect_err("missing");
         assert!(err.to_string().contains("/nonexistent/node.toml"));
+    }
+
+    #[test]
+    fn endpoints_need_a_host() {
+        for good in [
+            "https://127.0.0.1:7100",
+            "https://node.p33.example:7000/",
+            "https://[::1]:7000",
+        ] {
+            assert_eq!(check_endpoint(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "https://",
+            "https://:7000",
+            "http://127.0.0.1:7100",
+            "https://127.0.0.1:7100/sync",
+            "https://a@127.0.0.1:7100",
+            "https://127.0.0.1:7100?x=1",
+            "https://127.0.0.1:notaport",
+            "",
+        ] {
+            assert!(check_endpoint(bad).is_err(), "{bad} accepted");
+        }
     }
 }

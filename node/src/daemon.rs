@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
+#[cfg(doc)]
 use crate::cli::EXIT_USAGE;
 
 /// The daemon failed, or stopped badly.
@@ -43,14 +44,15 @@ pub fn init_tracing(default: LevelFilter, json: bool) {
 
 /// Binds `listen`, runs `start(listener, shutdown)` as a task until it ends
 /// or a signal arrives, then cancels it and waits up to [`GRACE`]. Returns
-/// the process exit code: 0 after a clean stop, [`EXIT_USAGE`] for an error
-/// `is_usage` says the operator must fix (config, certificates, topology),
-/// [`EXIT_UNAVAILABLE`] when the address cannot be bound, else [`EXIT_FAILURE`].
+/// the process exit code: 0 after a clean stop, [`EXIT_UNAVAILABLE`] when the
+/// address cannot be bound, else what `exit_code` says of the error:
+/// [`EXIT_USAGE`] for what the operator must fix (config, certificates,
+/// topology), [`EXIT_UNAVAILABLE`] for a busy resource, [`EXIT_FAILURE`] else.
 pub async fn serve<E, F, Fut>(
     what: &'static str,
     listen: SocketAddr,
     start: F,
-    is_usage: impl Fn(&E) -> bool,
+    exit_code: impl Fn(&E) -> u8,
 ) -> u8
 where
     E: Display + Send + 'static,
@@ -80,11 +82,7 @@ where
         Ok(Ok(())) => 0,
         Ok(Err(e)) => {
             eprintln!("{e}");
-            if is_usage(&e) {
-                EXIT_USAGE
-            } else {
-                EXIT_FAILURE
-            }
+            exit_code(&e)
         }
         Err(e) => {
             eprintln!("{what} task failed: {e}");

@@ -57,6 +57,12 @@ pub enum Msg {
     /// Events in the log.
     LogLength,
     RecordingClosed,
+    BackupWritten,
+    BackupFailed,
+    Restored,
+    RestoreRefused,
+    RestoredWaitsForParent,
+    EventsWord,
     StoreNotice,
     Recovered,
     /// The link to the parent node.
@@ -185,6 +191,18 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "TẠM DỪNG GHI NHẬN (chưa nhận sự kiện mới)",
             "RECORDING CLOSED (no new events accepted)",
         ),
+        Msg::BackupWritten => ("Đã sao lưu", "Backup written"),
+        Msg::BackupFailed => ("Sao lưu không thành công", "Backup failed"),
+        Msg::Restored => ("Đã khôi phục", "Restored"),
+        Msg::RestoreRefused => (
+            "Không khôi phục (không ghi gì)",
+            "Restore refused (nothing written)",
+        ),
+        Msg::RestoredWaitsForParent => (
+            "Khi khởi động, nút sẽ chờ cấp trên xác nhận và lấy lại phần mới hơn bản sao lưu trước khi nhận sự kiện mới.",
+            "At start the node waits for its parent to confirm, and fetches what is newer than the backup, before it records.",
+        ),
+        Msg::EventsWord => ("sự kiện", "events"),
         Msg::StoreNotice => (
             "Phát hiện khi mở kho dữ liệu",
             "Found when opening the store",

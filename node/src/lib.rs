@@ -6,6 +6,7 @@
 //! [`run`] is the whole daemon; `main.rs` and the tests call the same function.
 
 pub mod admin;
+pub mod backup;
 pub mod certs;
 pub mod cli;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod deploy;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
+pub mod numbers;
 mod recover;
 pub mod revocation;
 pub mod revoke;

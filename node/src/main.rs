@@ -1,4 +1,4 @@
-//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `deploy`, `submit`, `status`).
+//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `deploy`, `submit`, `status`, `verify`, `backup`, `restore`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -67,6 +67,25 @@ enum Command {
         /// Print the VerifyResponse as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Writes every event a running node holds to a backup file (consistent
+    /// while it runs; an operator certificate, or the node's own).
+    Backup {
+        #[command(flatten)]
+        conn: Conn,
+        /// The backup file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restores a backup into a stopped node's empty data folder; the node
+    /// then fetches from its parent whatever is newer before it records.
+    Restore {
+        /// The node's TOML configuration (unit, data_dir, parent).
+        #[arg(long, env = "SYNC178_NODE_CONFIG")]
+        config: PathBuf,
+        /// The backup file written by `backup`.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// Shows what a node holds, its uplink, its origins and its children.
     Status {
@@ -171,6 +190,8 @@ async fn main() -> ExitCode {
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
         Command::Status { conn, json } => status(&conn, json, lang).await,
         Command::Verify { conn, json } => verify(&conn, json, lang).await,
+        Command::Backup { conn, out } => backup(&conn, &out, lang).await,
+        Command::Restore { config, from } => restore(&config, &from, lang).await,
     };
     ExitCode::from(code)
 }
@@ -189,11 +210,13 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
         "node",
         config.listen,
         |listener, shutdown| sync178_node::run(config, listener, shutdown),
-        |e| {
-            matches!(
-                e,
-                NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_)
-            )
+        |e| match e {
+            NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_) => EXIT_USAGE,
+            // Another node holds the log's folder.
+            NodeError::Log(l) if l.to_string().contains("could not acquire lock") => {
+                daemon::EXIT_UNAVAILABLE
+            }
+            NodeError::Log(_) | NodeError::Serve(_) => daemon::EXIT_FAILURE,
         },
     )
     .await
@@ -366,6 +389,71 @@ async fn verify(conn: &Conn, json: bool, lang: Lang) -> u8 {
                 format!("{}\n", sync178_node::i18n::verified(lang, r))
             });
             if printed && r.ok { 0 } else { EXIT_FAILURE }
+        }
+    }
+}
+
+/// `backup`: every event the node holds, into one checked file.
+async fn backup(conn: &Conn, out: &std::path::Path, lang: Lang) -> u8 {
+    let channel =
+        match cli::connect_for(&conn.endpoint, &conn.tls(), conn.node, cli::VERIFY_TIMEOUT).await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{}", e.render(lang));
+                return e.exit_code();
+            }
+        };
+    match sync178_node::backup::backup(channel, &conn.endpoint, out).await {
+        Ok(b) => {
+            println!(
+                "{}: {} — {} {} → {}",
+                t(lang, Msg::BackupWritten),
+                b.unit,
+                b.events.len(),
+                t(lang, Msg::EventsWord),
+                out.display()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", t(lang, Msg::BackupFailed));
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `restore`: a backup into a stopped node's empty store.
+async fn restore(config_path: &std::path::Path, from: &std::path::Path, lang: Lang) -> u8 {
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let log_dir = config.data_dir.join("log");
+    let has_parent = config.parent.is_some();
+    match sync178_node::backup::restore(&log_dir, config.unit, from, has_parent).await {
+        Ok(n) => {
+            println!(
+                "{}: {} — {n} {} ← {}",
+                t(lang, Msg::Restored),
+                config.unit,
+                t(lang, Msg::EventsWord),
+                from.display()
+            );
+            if has_parent {
+                println!("{}", t(lang, Msg::RestoredWaitsForParent));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", t(lang, Msg::RestoreRefused));
+            match e {
+                sync178_node::backup::BackupError::Damaged { .. }
+                | sync178_node::backup::BackupError::OtherUnit { .. } => EXIT_DATAERR,
+                _ => EXIT_FAILURE,
+            }
         }
     }
 }

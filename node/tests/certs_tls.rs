@@ -95,6 +95,17 @@ impl Admin for WhoAmI {
     ) -> Result<tonic::Response<sync178_shared::proto::v1::VerifyResponse>, tonic::Status> {
         Err(tonic::Status::unimplemented("not part of this test"))
     }
+
+    type BackupStream = tokio_stream::wrappers::ReceiverStream<
+        Result<sync178_shared::proto::v1::BackupChunk, tonic::Status>,
+    >;
+
+    async fn backup(
+        &self,
+        _req: tonic::Request<sync178_shared::proto::v1::BackupRequest>,
+    ) -> Result<tonic::Response<Self::BackupStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("not part of this test"))
+    }
 }
 
 /// A running TLS server on 127.0.0.1 with an ephemeral port.

@@ -170,6 +170,61 @@ fn line_errors_speak_the_chosen_language() {
     assert!(en.contains("(column "), "{en}");
 }
 
+#[test]
+fn bad_numbers_say_what_was_expected() {
+    let good = event_line("c11950", "a1");
+    let with = |v: &str| good.replace("\"participants\": 40", &format!("\"participants\": {v}"));
+    let field = "body.awareness_activity_held.participants";
+    for (value, en, vi) in [
+        (
+            "\"abc\"",
+            "expected a whole number, got \"abc\"",
+            "cần một số nguyên, nhưng nhận được \"abc\"",
+        ),
+        (
+            "true",
+            "expected a whole number, got true",
+            "nhận được true",
+        ),
+        ("1.5", "expected a whole number, got 1.5", "nhận được 1.5"),
+        (
+            "\"1.5\"",
+            "expected a whole number, got \"1.5\"",
+            "nhận được \"1.5\"",
+        ),
+        (
+            "-1",
+            "the number -1 is out of the range",
+            "số -1 nằm ngoài khoảng",
+        ),
+        (
+            "99999999999",
+            "the number 99999999999 is out of the range",
+            "99999999999",
+        ),
+    ] {
+        let Err(errors) = parse_ndjson(&format!("{}\n", with(value))) else {
+            panic!("participants {value} accepted");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let e = &errors[0];
+        assert_eq!(e.field, field, "{e}");
+        assert!(e.message.contains(en), "{value}: {}", e.message);
+        assert!(!e.message.contains("untagged"), "{value}: {}", e.message);
+        let shown_vi = e.render(Lang::Vi);
+        assert!(
+            shown_vi.starts_with(&format!("dòng 1: {field}: ")) && shown_vi.contains(vi),
+            "{value}: {shown_vi}"
+        );
+        assert!(e.render(Lang::En).contains(en), "{value}");
+    }
+    // A long bad value is quoted in part only.
+    let Err(errors) = parse_ndjson(&with(&format!("\"{}\"", "x".repeat(10_000)))) else {
+        panic!("accepted");
+    };
+    assert!(errors[0].message.len() < 200, "{}", errors[0].message);
+}
+
 // -------------------------------------------------------------- reports
 
 const NOW: i64 = 1_750_000_000_000;

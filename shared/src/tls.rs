@@ -166,6 +166,16 @@ pub enum TlsError {
         /// What is wrong.
         reason: String,
     },
+    /// The private key file may be read by other users.
+    #[error(
+        "private key {path} is readable by group or others (mode {mode:04o}); make it private with `chmod 600 {path}`"
+    )]
+    KeyMode {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// The private key does not belong to the certificate.
     #[error("private key {key} does not match certificate {cert}")]
     KeyMismatch {
@@ -197,6 +207,7 @@ pub enum TlsError {
 
 /// Paths of the three PEM files every sync178 process is given.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct TlsFiles {
     /// The province CA certificate: the only trust anchor.
     pub ca: PathBuf,
@@ -233,6 +244,7 @@ impl TlsFiles {
         let ca_pem = read(&self.ca, "ca certificate")?;
         let cert_pem = read(&self.cert, "certificate")?;
         let key_pem = read(&self.key, "private key")?;
+        key_is_private(&self.key)?;
 
         let ca = first_cert(&ca_pem, &self.ca, "ca certificate")?;
         let chain = certs(&cert_pem, &self.cert, "certificate")?;
@@ -424,6 +436,31 @@ fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsError> {
         path: path.to_owned(),
         error,
     })
+}
+
+/// Refuses a private key file that group or others may read or write
+/// (mode wider than 0600; a symbolic link is judged by its target).
+fn key_is_private(path: &Path) -> Result<(), TlsError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(|error| TlsError::Read {
+                what: "private key",
+                path: path.to_owned(),
+                error,
+            })?
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(TlsError::KeyMode {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn certs(

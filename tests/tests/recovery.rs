@@ -148,3 +148,94 @@ async fn a_reinstalled_district_gets_its_own_chain_and_its_subtree_back_from_the
     assert_eq!(check_log(&c, c.province).await, expected);
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_day_old_backup_restored_on_a_new_pc_converges_with_the_district() {
+    use sync178_shared::tls::{Identity, Role};
+    let c = Cluster::start(&hung_yen(1, 1)).await;
+    let commune = of_level(&c, Level::Commune)[0];
+    let district = c.topology.parent(commune).expect("district");
+    c.submit(commune, 20).await;
+    let file = c.dir.path().join("c.backup");
+    let ch = c
+        .channel(commune, Identity::new(c.province, Role::Operator))
+        .await;
+    let b = sync178_node::backup::backup(ch, "test", &file)
+        .await
+        .expect("backs up");
+    assert_eq!(b.events.len(), 20);
+    // A day of work after the backup, acknowledged by the district.
+    c.submit(commune, 10).await;
+    c.wait_for_heads(district, &HashMap::from([(commune, 30)]), WAIT)
+        .await;
+
+    // The PC dies; the backup goes onto a new one.
+    c.stop_node(commune).await;
+    std::fs::remove_dir_all(c.data_dir(commune)).expect("removes");
+    let log_dir = c.data_dir(commune).join("log");
+    let n = sync178_node::backup::restore(&log_dir, commune, &file, true)
+        .await
+        .expect("restores");
+    assert_eq!(n, 20);
+    // Restoring twice is refused: the store is no longer empty.
+    assert!(matches!(
+        sync178_node::backup::restore(&log_dir, commune, &file, true).await,
+        Err(sync178_node::backup::BackupError::StoreNotEmpty { events: 20, .. })
+    ));
+    c.start_node(commune).await;
+    assert_seqs(&c.submit(commune, 2).await, 31, 32);
+    assert_eq!(
+        c.status(commune).await.uplink.expect("uplink").recovered,
+        10
+    );
+    assert_eq!(check_log(&c, commune).await.get(&commune), Some(&32));
+    c.wait_for_heads(c.province, &HashMap::from([(commune, 32)]), WAIT)
+        .await;
+    assert_eq!(check_log(&c, c.province).await.get(&commune), Some(&32));
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_truncated_altered_or_foreign_backup_is_refused_and_nothing_is_written() {
+    use sync178_node::backup::{Backup, BackupError, read_file, restore, write_file};
+    use sync178_shared::testing::chain;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let me: UnitId = "c11950".parse().expect("unit");
+    let good = dir.path().join("good.backup");
+    write_file(
+        &good,
+        &Backup {
+            unit: me,
+            created_at: 1,
+            events: chain(me, 12),
+        },
+    )
+    .expect("writes");
+    assert_eq!(read_file(&good).expect("reads").events.len(), 12);
+    let bytes = std::fs::read(&good).expect("reads");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", bytes[..bytes.len() / 2].to_vec()),
+        ("altered", {
+            let mut b = bytes.clone();
+            b[100] ^= 1;
+            b
+        }),
+        ("empty", Vec::new()),
+    ];
+    let log_dir = dir.path().join("log");
+    for (name, b) in cases {
+        let f = dir.path().join(name);
+        std::fs::write(&f, b).expect("writes");
+        match restore(&log_dir, me, &f, true).await {
+            Err(BackupError::Damaged { reason, .. }) => assert!(!reason.is_empty()),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(!log_dir.exists(), "{name}: a refused restore wrote a store");
+    }
+    let other: UnitId = "c11953".parse().expect("unit");
+    match restore(&log_dir, other, &good, false).await {
+        Err(BackupError::OtherUnit { found, unit, .. }) => assert_eq!((found, unit), (me, other)),
+        r => panic!("another unit's backup: {r:?}"),
+    }
+    assert!(!log_dir.exists());
+}

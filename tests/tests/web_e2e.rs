@@ -814,7 +814,9 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
     // The sign-in form: an HttpOnly session cookie, then pages open off loopback.
     let form = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("token={token}&next=%2Fhealth")))
+        .body(Body::from(format!(
+            "operator=lan&token={token}&next=%2Fhealth"
+        )))
         .expect("request");
     let (code, h, _) = call(&app, lan, form).await;
     assert_eq!(code, StatusCode::SEE_OTHER);
@@ -836,7 +838,7 @@ async fn off_loopback_the_page_refuses_anonymous_requests() {
     assert_eq!(code, StatusCode::OK, "{body}");
     let bad = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("token=nope&next=%2F"))
+        .body(Body::from("operator=lan&token=nope&next=%2F"))
         .expect("request");
     assert_eq!(call(&app, lan, bad).await.0, StatusCode::UNAUTHORIZED);
 

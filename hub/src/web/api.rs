@@ -22,9 +22,23 @@ use super::{App, Ctx};
 use crate::query::{self, QueryError};
 use crate::{Hub, i18n};
 
-/// `{"error": why}` with `status`.
+/// Longest part of a request (its query string) quoted in an error, in characters.
+pub const MAX_ECHO: usize = 100;
+/// Longest error message answered, in characters.
+pub const MAX_MESSAGE: usize = 240;
+
+/// `text` cut to `max` characters (`…` marks a cut).
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
+/// `{"error": why}` with `status`; `why` is cut to a bounded length, as it
+/// may quote the request.
 pub fn error(status: StatusCode, why: &str) -> Response {
-    let body = serde_json::json!({ "error": why }).to_string();
+    let body = serde_json::json!({ "error": clip(why, MAX_MESSAGE) }).to_string();
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     r.headers_mut().insert(

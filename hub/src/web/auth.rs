@@ -78,6 +78,15 @@ pub fn new_token(name: &str) -> (String, String) {
     (token, line)
 }
 
+/// Whether `name` may name an operator: 1–64 of `A–Z a–z 0–9 . _ - @`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+}
+
 /// The operators' token hashes.
 #[derive(Clone, Default)]
 pub struct Tokens {
@@ -122,12 +131,7 @@ impl Tokens {
                 .split_once(':')
                 .ok_or((i + 1, "expected name:sha256-hex".to_string()))?;
             let name = name.trim();
-            if name.is_empty()
-                || name.len() > 64
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-            {
+            if !valid_name(name) {
                 return Err((i + 1, "the name must be 1–64 of A–Z a–z 0–9 . _ - @".into()));
             }
             let bytes = hex::decode(hash.trim())
@@ -141,6 +145,11 @@ impl Tokens {
             entries.push((name.to_string(), hash));
         }
         Ok(Tokens { entries })
+    }
+
+    /// Whether the file holds an operator called `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| n == name)
     }
 
     /// The operator whose token this is. Compares the token's hash with every

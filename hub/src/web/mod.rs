@@ -17,7 +17,9 @@
 pub mod api;
 pub mod auth;
 pub mod fmt;
+pub mod guard;
 pub mod html;
+pub mod login;
 pub mod pages;
 pub mod svg;
 
@@ -25,13 +27,13 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +49,7 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use crate::Hub;
 use crate::config::WebConfig;
 use auth::{Access, Presented, Sessions, Tokens, TokensError};
+use guard::{Guard, Key, Verdict};
 
 /// Why the web page could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +66,16 @@ pub enum WebError {
     #[error("web.tls is set but the hub's certificate was not given to the web page")]
     NoTls,
     /// The tokens file cannot be used.
-    #[error(transparent)]
+    #[error("web.tokens_file: {0}")]
     Tokens(#[from] TokensError),
+    /// The page's address cannot be bound (in use, not ours).
+    #[error("web.listen {addr}: cannot listen: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Binding or accepting failed.
     #[error("web page: {0}")]
     Io(#[from] std::io::Error),
@@ -80,6 +91,7 @@ pub struct App {
     pub hub: Arc<Hub>,
     tokens: Option<Arc<Tokens>>,
     sessions: Arc<Sessions>,
+    guard: Arc<Guard>,
     https: bool,
     shutdown: CancellationToken,
 }
@@ -103,6 +115,7 @@ pub fn router(
     https: bool,
     shutdown: CancellationToken,
 ) -> Result<Router, WebError> {
+    let hub_dir = hub.data_dir.clone();
     let tokens = web
         .tokens_file
         .as_deref()
@@ -113,6 +126,7 @@ pub fn router(
         hub,
         tokens,
         sessions: Arc::new(Sessions::default()),
+        guard: Arc::new(Guard::new(&hub_dir)),
         https,
         shutdown,
     };
@@ -120,8 +134,8 @@ pub fn router(
         .route("/", get(pages::overview))
         .route("/unit/{id}", get(pages::unit))
         .route("/health", get(pages::health))
-        .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/login", get(login::login_form).post(login::login))
+        .route("/logout", post(login::logout))
         .route("/events", get(events))
         .route("/static/app.js", get(script))
         .route("/api/kpis", get(api::kpis))
@@ -274,9 +288,58 @@ fn is_machine(path: &str) -> bool {
     path.starts_with("/api/") || path.starts_with("/export/") || path == "/events"
 }
 
+/// The client address a request came from, for handlers (see [`Ctx::peer`]).
+#[derive(Debug, Clone, Copy)]
+struct Peer(Option<SocketAddr>);
+
 async fn access(State(app): State<App>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let decided = auth::decide(&presented(&req), app.tokens.as_deref(), &app.sessions);
+    let lang = lang_of(req.headers(), &HashMap::new());
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && let Some(from) = login::cross_site(
+            req.headers(),
+            req.uri().authority().map(|a| a.as_str()),
+            app.https,
+        )
+    {
+        tracing::warn!(%path, from, "cross-site request refused");
+        let why = format!(
+            "{} ({from})",
+            lang.pick(
+                "Yêu cầu thay đổi phải đến từ chính trang này",
+                "A request that changes something must come from this page itself"
+            )
+        );
+        return if is_machine(&path) {
+            api::error(StatusCode::FORBIDDEN, &why)
+        } else {
+            pages::message_page(lang, StatusCode::FORBIDDEN, &why)
+        };
+    }
+    let presented = presented(&req);
+    req.extensions_mut().insert(Peer(presented.peer));
+    // A bearer token is a sign-in too: held back like the form.
+    let addr = [Key::addr(presented.peer)];
+    let bearer = presented.bearer.is_some() && presented.cert.is_none();
+    if bearer {
+        let verdict = app.guard.check(&addr, Instant::now());
+        if verdict != Verdict::Go {
+            let why = login::held_back_text(lang, verdict);
+            let r = if is_machine(&path) {
+                api::error(StatusCode::TOO_MANY_REQUESTS, &why)
+            } else {
+                pages::message_page(lang, StatusCode::TOO_MANY_REQUESTS, &why)
+            };
+            return login::too_many(r, verdict);
+        }
+    }
+    let decided = auth::decide(&presented, app.tokens.as_deref(), &app.sessions);
+    if bearer {
+        match decided {
+            Access::Denied(_) => app.guard.failed(&addr, Instant::now()),
+            _ => app.guard.succeeded(&addr),
+        }
+    }
     if path == "/login" {
         req.extensions_mut().insert(decided);
         return next.run(req).await;
@@ -291,8 +354,7 @@ async fn access(State(app): State<App>, mut req: Request, next: Next) -> Respons
                     .path_and_query()
                     .map_or("/", |p| p.as_str())
                     .to_string();
-                let lang = lang_of(req.headers(), &HashMap::new());
-                pages::login_page(&app, lang, &next_url, Some(why), StatusCode::UNAUTHORIZED)
+                login::login_page(&app, lang, &next_url, Some(why), StatusCode::UNAUTHORIZED)
             };
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -323,7 +385,9 @@ async fn headers(req: Request, next: Next) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Same-origin only: other sites learn nothing, and our own form
+        // posts carry our Origin (with `no-referrer` browsers send `Origin: null`).
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
@@ -375,6 +439,8 @@ pub struct Ctx {
     pub path: String,
     /// Who asks.
     pub access: Access,
+    /// The client address, when known.
+    pub peer: Option<SocketAddr>,
 }
 
 impl Ctx {
@@ -425,7 +491,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             None => Vec::new(),
             Some(q) => axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
                 .map(|q| q.0)
-                .map_err(|e| BadQuery(format!("{q}: {e}")))?,
+                .map_err(|e| BadQuery(format!("{}: {e}", api::clip(q, api::MAX_ECHO))))?,
         };
         let params: HashMap<String, String> = pairs.into_iter().collect();
         let set_lang = params.get("lang").and_then(|l| parse_lang(l)).is_some();
@@ -438,6 +504,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
                 .get::<Access>()
                 .cloned()
                 .unwrap_or(Access::Local),
+            peer: parts.extensions.get::<Peer>().and_then(|p| p.0),
             params,
         })
     }

@@ -1,16 +1,14 @@
 //! The HTML pages: a unit's page (the province overview at `/`, a district or
 //! commune at `/unit/{id}`), completeness and sync health (`/health`), and
-//! sign-in (`/login`). Everything shown comes from [`crate::query`]; every
+//! the shared page pieces (sign-in is [`super::login`]). Everything shown comes from [`crate::query`]; every
 //! text from data is escaped. `?fragment=main` answers only the main content,
 //! which the page's script fetches and swaps in when the hub moves.
 //!
 //! A commune's "recent activity" is its roll-up by month (counts only): the
 //! page never shows an event's content, and never a client reference.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,7 +18,7 @@ use sync178_shared::period::{Period, PeriodKind};
 use sync178_shared::proto::v1::{BreakdownResponse, Kpi, KpiResponse, KpiValue, Rollup};
 use sync178_shared::unit::{Level, UnitId};
 
-use super::auth::{Access, SESSION_COOKIE};
+use super::auth::Access;
 use super::fmt as f;
 use super::html::{esc, link};
 use super::svg::{self, Bar, Spark};
@@ -37,11 +35,11 @@ pub const LAG_WARN_MS: i64 = 3_600_000;
 /// A sync lag above this is red.
 pub const LAG_BAD_MS: i64 = 86_400_000;
 
-fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
+pub(crate) fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
     lang.pick(vi, en)
 }
 
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn html_response(status: StatusCode, body: String) -> Response {
     let mut r = Response::new(Body::from(body));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -1436,7 +1434,7 @@ pub fn not_found_text(lang: Lang) -> String {
     t(lang, "Không có trang này.", "There is no such page.").to_string()
 }
 
-fn bare(lang: Lang, title: &str, body: &str) -> String {
+pub(crate) fn bare(lang: Lang, title: &str, body: &str) -> String {
     format!(
         r#"<!doctype html><html lang="{hl}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title><style>{STYLE}</style></head><body class="bare"><main class="narrow">{body}</main></body></html>"#,
         hl = t(lang, "vi", "en"),
@@ -1450,130 +1448,10 @@ pub fn message_page(lang: Lang, status: StatusCode, text: &str) -> Response {
         r#"<div class="box"><h1>{} {}</h1><p>{}</p><p><a href="/">{}</a></p></div>"#,
         status.as_u16(),
         esc(status.canonical_reason().unwrap_or_default()),
-        esc(text),
+        esc(&api::clip(text, api::MAX_MESSAGE)),
         t(lang, "Về trang tổng quan", "Back to the overview")
     );
     html_response(status, bare(lang, "sync178", &body))
-}
-
-/// Only local paths, so `next` cannot send the browser elsewhere.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.starts_with("/login")
-    {
-        next
-    } else {
-        "/"
-    }
-}
-
-/// The sign-in page (status 401 when a page was refused).
-pub fn login_page(
-    app: &App,
-    lang: Lang,
-    next: &str,
-    why: Option<&str>,
-    status: StatusCode,
-) -> Response {
-    let form = if app.tokens.is_some() {
-        format!(
-            r#"<form method="post" action="/login" class="login"><label for="token">{}</label><input id="token" name="token" type="password" autocomplete="current-password" required maxlength="512" autofocus><input type="hidden" name="next" value="{}"><button type="submit">{}</button></form>"#,
-            t(lang, "Mã truy cập của cán bộ", "Operator token"),
-            esc(safe_next(next)),
-            t(lang, "Đăng nhập", "Sign in"),
-        )
-    } else {
-        format!(
-            "<p>{}</p>",
-            t(
-                lang,
-                "Trang này chỉ mở được trên máy chạy hub, hoặc bằng chứng thư số của cán bộ (vai trò operator).",
-                "This page opens only on the hub's own machine, or with an operator's client certificate."
-            )
-        )
-    };
-    let body = format!(
-        r#"<div class="box"><div class="brand-line"><span class="mark">178</span>{}</div><h1>{}</h1>{}{form}</div>"#,
-        esc(app.hub.topology.name(app.hub.root).unwrap_or_default()),
-        t(lang, "Đăng nhập", "Sign in"),
-        why.map(|w| format!(r#"<p class="err">{}</p>"#, esc(w)))
-            .unwrap_or_default(),
-    );
-    html_response(
-        status,
-        bare(
-            lang,
-            t(lang, "Đăng nhập — sync178", "Sign in — sync178"),
-            &body,
-        ),
-    )
-}
-
-/// `GET /login`.
-pub async fn login_form(State(app): State<App>, ctx: Ctx) -> Response {
-    let next = ctx.param("next").unwrap_or("/").to_string();
-    ctx.finish(login_page(&app, ctx.lang, &next, None, StatusCode::OK))
-}
-
-fn redirect(to: &str) -> Response {
-    let mut r = Response::new(Body::empty());
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(v) = HeaderValue::from_str(to) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
-}
-
-/// `POST /login` (form `token`, `next`): checks the token, starts a session
-/// in an HttpOnly cookie, and goes to `next`.
-pub async fn login(
-    State(app): State<App>,
-    ctx: Ctx,
-    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let lang = ctx.lang;
-    let form = form.map(|f| f.0).unwrap_or_default();
-    let next = safe_next(form.get("next").map_or("/", String::as_str)).to_string();
-    let token = form.get("token").map_or("", |s| s.trim());
-    let Some(name) = app.tokens.as_ref().and_then(|ts| ts.verify(token)) else {
-        let why = if app.tokens.is_some() {
-            t(lang, "Mã truy cập không đúng.", "Wrong token.")
-        } else {
-            t(
-                lang,
-                "Chưa cấu hình mã truy cập.",
-                "Tokens are not configured.",
-            )
-        };
-        return login_page(&app, lang, &next, Some(why), StatusCode::UNAUTHORIZED);
-    };
-    let id = app.sessions.start(name);
-    tracing::info!(operator = name, "operator signed in to the web page");
-    let mut r = redirect(&next);
-    let secure = if app.https { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        super::auth::SESSION_TTL.as_secs()
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    r
-}
-
-/// `POST /logout`: ends the session.
-pub async fn logout(State(app): State<App>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(id) = super::cookie(&headers, SESSION_COOKIE) {
-        app.sessions.end(id);
-    }
-    let mut r = redirect("/login");
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        HeaderValue::from_static("sync178_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
-    r
 }
 
 #[cfg(test)]
@@ -1601,18 +1479,6 @@ mod tests {
         }
         assert_eq!(SortKey::parse(Some("k.nope")), SortKey::None);
         assert_eq!(SortKey::parse(None), SortKey::None);
-    }
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(
-            safe_next("/unit/d008?period=2024"),
-            "/unit/d008?period=2024"
-        );
-        assert_eq!(safe_next("//evil.example/"), "/");
-        assert_eq!(safe_next("https://evil.example/"), "/");
-        assert_eq!(safe_next("/\\evil"), "/");
-        assert_eq!(safe_next("/login?next=/"), "/");
     }
 
     #[test]
