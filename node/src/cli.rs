@@ -293,12 +293,32 @@ pub async fn connect(
     connect_for(endpoint, tls, node, CALL_TIMEOUT).await
 }
 
+/// [`connect`] to a hub: the server must present the `hub` certificate of
+/// `unit` (or of our own certificate's unit).
+pub async fn connect_hub(
+    endpoint: &str,
+    tls: &TlsFiles,
+    unit: Option<UnitId>,
+) -> Result<Channel, CliError> {
+    connect_role(endpoint, tls, unit, Role::Hub, CALL_TIMEOUT).await
+}
+
 /// [`connect`], with calls allowed up to `call_timeout` (a whole-log
 /// verification of a province reads millions of events).
 pub async fn connect_for(
     endpoint: &str,
     tls: &TlsFiles,
     node: Option<UnitId>,
+    call_timeout: Duration,
+) -> Result<Channel, CliError> {
+    connect_role(endpoint, tls, node, Role::Node, call_timeout).await
+}
+
+async fn connect_role(
+    endpoint: &str,
+    tls: &TlsFiles,
+    node: Option<UnitId>,
+    role: Role,
     call_timeout: Duration,
 ) -> Result<Channel, CliError> {
     let loaded = tls.load()?;
@@ -313,7 +333,7 @@ pub async fn connect_for(
         ));
     }
     let dialer = loaded
-        .dialer(Identity::new(server, Role::Node), None)
+        .dialer(Identity::new(server, role), None)
         .map_err(|e| bad(e.to_string()))?;
     let ep = dialer
         .endpoint(endpoint)

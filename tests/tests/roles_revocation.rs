@@ -145,7 +145,16 @@ async fn recorder_certificate_cannot_pose_as_district() {
             ),
     );
 
-    // The commune's uplink is sent there (as by ARP or DNS spoofing on the LAN).
+    // Once the real district has confirmed the commune's chain (so the
+    // commune records), its uplink is sent to the fake (as by ARP or DNS
+    // spoofing on the LAN).
+    wait_status(&c, commune, "a live uplink", |s| {
+        s.recording_closed.is_empty()
+            && s.uplink
+                .as_ref()
+                .is_some_and(|u| u.state == LinkState::Live as i32)
+    })
+    .await;
     c.stop_node(commune).await;
     c.proxy(district).retarget(addr);
     c.start_node(commune).await;
@@ -176,7 +185,9 @@ async fn recorder_certificate_cannot_pose_as_district() {
 }
 
 /// Revokes `target` with the province CA and gives the list to the province node.
-fn revoke_and_install(c: &Cluster, target: &Target) -> revoke::RevokeReport {
+async fn revoke_and_install(c: &Cluster, target: &Target) -> revoke::RevokeReport {
+    // The node is serving, so its data directory exists.
+    status_as_hub(c).await;
     let ca_dir = c.dir.path().join("certs");
     let report = revoke::revoke(&ca_dir, target).expect("revokes");
     let tmp = c.data_dir(c.province).join("incoming.tmp");
@@ -239,7 +250,8 @@ async fn revoked_recorder_is_refused_at_its_node() {
     let report = revoke_and_install(
         &c,
         &Target::Identity(Identity::new(commune, Role::Recorder)),
-    );
+    )
+    .await;
     assert_eq!(report.number, 1);
     for u in [c.province, district, commune] {
         wait_status(&c, u, "revocation list 1", |s| s.revocation_number == 1).await;
@@ -303,7 +315,7 @@ async fn revoked_node_is_refused_and_list_reaches_an_offline_node() {
         .await;
 
     c.stop_node(offline).await;
-    revoke_and_install(&c, &Target::Identity(Identity::new(revoked, Role::Node)));
+    revoke_and_install(&c, &Target::Identity(Identity::new(revoked, Role::Node))).await;
     wait_status(&c, district, "revocation list 1", |s| {
         s.revocation_number == 1
     })
@@ -385,7 +397,8 @@ async fn bad_revocation_lists_are_refused_and_the_old_kept() {
     let operator = revoke_and_install(
         &c,
         &Target::Identity(Identity::new(c.province, Role::Operator)),
-    );
+    )
+    .await;
     // (Status is asked with the operator certificate: revoked now, so ask as the hub.)
     let p = c.province;
     let start = Instant::now();

@@ -124,6 +124,7 @@ impl ProjectionReport {
     }
 }
 
+/// A channel to the hub of the province `server`.
 async fn channel(
     endpoint: &str,
     tls: &TlsFiles,
@@ -135,7 +136,7 @@ async fn channel(
         reason,
     };
     let dialer = loaded
-        .dialer(Identity::new(server, Role::Node), None)
+        .dialer(Identity::new(server, Role::Hub), None)
         .map_err(|e| unreachable(e.to_string()))?;
     let ep = dialer
         .endpoint(endpoint)
