@@ -92,14 +92,17 @@ impl NodeRevocations {
     /// durably when it verifies and is newer; otherwise refused, logged and
     /// noted for `status`, and the list in force kept.
     pub fn install(&self, bytes: &[u8], source: &str) -> Result<Offered, RevocationError> {
-        match self.list.offer(bytes) {
+        let held = self.dir.join(HELD_FILE);
+        let persist = |list: &sync178_shared::revocation::RevocationList| {
+            if let Err(e) = write_atomic(&held, list.der()) {
+                // Still put in force; the parent offers it again at the next contact.
+                tracing::error!(error = %e, "cannot store the revocation list");
+            }
+        };
+        match self.list.offer_with(bytes, persist) {
             Ok((offered, list)) => {
                 if let Offered::Adopted(number) = offered {
                     tracing::info!(number, revoked = list.len(), %source, "revocation list adopted");
-                    if let Err(e) = write_atomic(&self.dir.join(HELD_FILE), list.der()) {
-                        // Still in force in memory; the parent offers it again at the next contact.
-                        tracing::error!(error = %e, "cannot store the revocation list");
-                    }
                     self.note(String::new());
                 }
                 Ok(offered)

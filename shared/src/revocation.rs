@@ -221,6 +221,16 @@ impl Revocations {
     /// Verifies `bytes` against the CA and adopts it when strictly newer than
     /// the list held. On any error the list held stays.
     pub fn offer(&self, bytes: &[u8]) -> Result<(Offered, Arc<RevocationList>), RevocationError> {
+        self.offer_with(bytes, |_| {})
+    }
+
+    /// [`Revocations::offer`], calling `persist` with a newer list before it
+    /// is put in force (so whoever sees it in force can rely on it being stored).
+    pub fn offer_with(
+        &self,
+        bytes: &[u8],
+        persist: impl FnOnce(&RevocationList),
+    ) -> Result<(Offered, Arc<RevocationList>), RevocationError> {
         let list = Arc::new(RevocationList::verify(bytes, &self.inner.ca_der)?);
         let mut guard = match self.inner.current.write() {
             Ok(g) => g,
@@ -241,6 +251,7 @@ impl Revocations {
                 };
             }
         }
+        persist(&list);
         *guard = Some(list.clone());
         drop(guard);
         self.inner.changed.send_replace(list.number);
