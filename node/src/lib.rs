@@ -86,6 +86,13 @@ pub enum NodeError {
     /// The gRPC server failed.
     #[error("server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    /// The disk refused a write (full, read-only): the node stopped so that
+    /// its supervisor starts it again; nothing unacknowledged was claimed.
+    #[error(
+        "the disk refused a write, the node stopped (nothing acknowledged is lost; \
+         it starts again once the disk takes writes): {0}"
+    )]
+    Storage(String),
 }
 
 /// What the services and tasks of one node share.
@@ -208,6 +215,23 @@ pub async fn run(
         ));
     }
     let check = revocation::refuse_revoked(revocations.list().clone());
+    // A refused write stops the log for good (sled cannot be trusted after
+    // an IO error): stop the node, so that its supervisor restarts it and
+    // the next open settles what reached the disk.
+    let failed = ctx.log.failure();
+    tasks.spawn({
+        let shutdown = shutdown.clone();
+        let mut failed = failed.clone();
+        async move {
+            tokio::select! {
+                r = failed.wait_for(Option::is_some) => if r.is_ok() {
+                    tracing::error!("the disk refused a write: stopping the node");
+                    shutdown.cancel();
+                },
+                _ = shutdown.cancelled() => {}
+            }
+        }
+    });
     let lim = config.limits.max_message_bytes;
     let addr = listener.local_addr().ok();
     tracing::info!(unit = %ctx.unit, ?addr, log_length = ctx.log.len(), "node serving");
@@ -246,5 +270,12 @@ pub async fn run(
     tasks.close();
     tasks.wait().await;
     tracing::info!(unit = %ctx.unit, log_length = ctx.log.len(), "node stopped");
+    if let Some(why) = failed.borrow().clone() {
+        // sled, after an IO error, blocks forever in the flush it runs when
+        // its last handle drops: never drop it, so the process can exit and
+        // be restarted. What reached the disk is settled at the next open.
+        std::mem::forget(ctx.log.clone());
+        return Err(NodeError::Storage(why));
+    }
     served.map_err(NodeError::from)
 }

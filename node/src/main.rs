@@ -216,6 +216,9 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
             NodeError::Log(l) if l.to_string().contains("could not acquire lock") => {
                 daemon::EXIT_UNAVAILABLE
             }
+            // A full or read-only disk: the supervisor restarts the node
+            // (exit 69 is not in RestartPreventExitStatus).
+            NodeError::Storage(_) => daemon::EXIT_UNAVAILABLE,
             NodeError::Log(_) | NodeError::Serve(_) => daemon::EXIT_FAILURE,
         },
     )

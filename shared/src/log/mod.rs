@@ -183,7 +183,8 @@ pub enum LogError {
     #[error("event log stopped after a storage failure: {0}")]
     Poisoned(String),
     /// The disk refused a write (full, read-only, failing); nothing of the
-    /// request was acknowledged, and the next request tries again.
+    /// request was acknowledged, and the log takes no more writes until it
+    /// is reopened.
     #[error("the disk refused the write, nothing was acknowledged: {0}")]
     Storage(String),
     /// The own chain is closed until lost events are back (see [`Gate`]).
@@ -303,6 +304,8 @@ struct Shared {
     notices: Vec<String>,
     /// The store was created by the open.
     fresh: bool,
+    /// Set when the disk refused a write: the log takes no more.
+    failure: watch::Sender<Option<String>>,
 }
 
 /// A node's event log. Cheap to clone; the writer stops when the last clone drops.
@@ -333,6 +336,7 @@ impl Log {
             gate: gate_tx,
             notices: opened.notices,
             fresh: opened.fresh,
+            failure: watch::channel(None).0,
         });
         let writer = writer::spawn(
             shared.clone(),
@@ -362,6 +366,13 @@ impl Log {
     /// The gate of the own chain, when recording is closed.
     pub fn gate(&self) -> Option<Gate> {
         self.shared.gate.borrow().clone()
+    }
+
+    /// Watches for a storage failure: once the disk refused a write the log
+    /// refuses every write; the daemon should stop so that it is restarted
+    /// (and reopened) once the disk takes writes again.
+    pub fn failure(&self) -> watch::Receiver<Option<String>> {
+        self.shared.failure.subscribe()
     }
 
     /// Watches the gate.

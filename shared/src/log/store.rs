@@ -86,6 +86,7 @@ impl WriteBatch {
 impl Store {
     /// Opens (or creates) the store in `path`.
     pub fn open(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        clear_incomplete_snapshots(path);
         let open = || -> Result<Store, sled::Error> {
             let db = sled::Config::new()
                 .path(path)
@@ -195,6 +196,30 @@ impl Store {
         self.tree.insert(key, value)?;
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// Removes the snapshot files sled left unfinished: an open on a full disk
+/// leaves an empty `snap.*.generating`, which the next open reads as
+/// corruption although the log itself is whole. Snapshots are derived from
+/// sled's log and regenerated; no event is in them alone.
+fn clear_incomplete_snapshots(path: &Path) {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let empty = e.metadata().is_ok_and(|m| m.len() == 0);
+        if name.starts_with("snap.") && (name.ends_with(".generating") || empty) {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => {
+                    tracing::warn!(file = %e.path().display(), "removed an unfinished sled snapshot")
+                }
+                Err(err) => {
+                    tracing::warn!(file = %e.path().display(), error = %err, "cannot remove an unfinished sled snapshot")
+                }
+            }
+        }
     }
 }
 

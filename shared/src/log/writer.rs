@@ -7,11 +7,13 @@
 //! anchor, and only then answers. A request that fails its checks is
 //! answered at once and leaves no trace.
 //!
-//! When the disk refuses a flush (full, read-only), the batch is already
-//! applied in sled's memory: the writer keeps it as its own state (so no
-//! position or seq is ever handed out twice), answers "not acknowledged",
-//! and tries the flush again before the next request. Readers see the batch
-//! only once it is durable; a retry by id then finds it.
+//! When the disk refuses a write (full, read-only, failing), nothing of the
+//! group is acknowledged and the log stops writing: sled 0.34 cannot be
+//! trusted after an IO error (its next write may block forever waiting for a
+//! flush that failed), so every later request is refused at once with the
+//! same reason, and [`super::Log::failure`] tells the daemon, which stops so
+//! that its supervisor restarts it. The next open settles whatever part of
+//! the refused batch reached the disk (see `open.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc;
@@ -138,7 +140,6 @@ pub(super) fn spawn(
         next_pos: len,
         gate,
         anchor,
-        unflushed: None,
         opts,
         poisoned: None,
     };
@@ -154,16 +155,15 @@ pub(super) fn spawn(
 
 struct Writer {
     shared: Arc<Shared>,
-    /// Heads as applied to the store (durable unless `unflushed`).
+    /// Durable heads.
     heads: HashMap<UnitId, Head>,
-    /// Length as applied to the store (durable unless `unflushed`).
+    /// Durable length.
     next_pos: u64,
     /// The own chain's gate as applied to the store.
     gate: Option<Gate>,
     anchor: AnchorFile,
-    /// Applied in sled's memory, refused by the disk: published once a flush succeeds.
-    unflushed: Option<Publish>,
     opts: LogOptions,
+    /// Set by the first storage error: the store takes no more writes.
     poisoned: Option<String>,
 }
 
@@ -281,14 +281,7 @@ impl Writer {
     fn commit(&mut self, requests: Vec<Request>) {
         if let Some(why) = &self.poisoned {
             for r in requests {
-                r.refuse(|| LogError::Poisoned(why.clone()));
-            }
-            return;
-        }
-        // A write the disk refused before: make it durable first.
-        if let Err(e) = self.retry_unflushed() {
-            for r in requests {
-                r.refuse(|| LogError::Storage(e.clone()));
+                r.refuse(|| LogError::Storage(why.clone()));
             }
             return;
         }
@@ -341,49 +334,39 @@ impl Writer {
         }
     }
 
-    /// Applies, flushes and publishes a group; on a refused flush keeps it
-    /// as unflushed (see the module header).
+    /// Applies, flushes and publishes a group; the first storage error
+    /// stops the log (see the module header).
     fn write(&mut self, g: Group) -> Result<(), LogError> {
         let added = u64::from(g.segment.len());
         let changed: Vec<(UnitId, Head)> = g.heads.iter().map(|(o, h)| (*o, *h)).collect();
         let gate = g.gate.clone();
         let gate_changed = g.gate_changed;
         let batch = self.batch(g);
-        if let Err(e) = self.shared.store.apply(batch) {
-            // Nothing was applied: the state is as before.
-            let why = e.to_string();
-            tracing::error!(error = %why, "event log write failed");
-            return Err(LogError::Storage(why));
+        if let Err(e) = self
+            .shared
+            .store
+            .apply(batch)
+            .and_then(|()| self.shared.store.flush())
+        {
+            return Err(self.fail(e.to_string()));
         }
         self.next_pos += added;
         self.heads.extend(changed.iter().copied());
         if gate_changed {
             self.gate = gate.clone();
         }
-        let publish = Publish {
+        self.publish(Publish {
             heads: changed,
             gate,
-        };
-        if let Err(e) = self.shared.store.flush() {
-            let why = e.to_string();
-            tracing::error!(error = %why, "event log flush failed; nothing acknowledged, retried before the next write");
-            self.unflushed = Some(publish);
-            return Err(LogError::Storage(why));
-        }
-        self.publish(publish)
+        })
     }
 
-    /// Tries again the flush the disk refused; publishes on success.
-    fn retry_unflushed(&mut self) -> Result<(), String> {
-        let Some(p) = self.unflushed.take() else {
-            return Ok(());
-        };
-        if let Err(e) = self.shared.store.flush() {
-            self.unflushed = Some(p);
-            return Err(e.to_string());
-        }
-        tracing::info!("event log flush succeeded again");
-        self.publish(p).map_err(|e| e.to_string())
+    /// Stops the log after a storage error; returns the error to answer with.
+    fn fail(&mut self, why: String) -> LogError {
+        tracing::error!(error = %why, "the disk refused a write: nothing acknowledged, the log takes no more writes");
+        self.poisoned = Some(why.clone());
+        self.shared.failure.send_replace(Some(why.clone()));
+        LogError::Storage(why)
     }
 
     /// Writes the anchor and shows a durable write to readers.
@@ -406,10 +389,7 @@ impl Writer {
         self.shared.gate.send_replace(p.gate);
         // The events are durable in the store either way; without the
         // anchor they are not acknowledged (a retry by id finds them).
-        anchored.map_err(|e| {
-            tracing::error!(error = %e, "writing the durability anchor failed");
-            LogError::Storage(format!("durability anchor: {e}"))
-        })
+        anchored.map_err(|e| self.fail(format!("durability anchor: {e}")))
     }
 
     /// Applies a gate change to the staged gate; returns it.
