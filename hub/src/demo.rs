@@ -25,7 +25,6 @@ use sync178_shared::unit::{Level, UnitId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Endpoint;
 
 use crate::state::State;
 use crate::workload::{self, Planned, Tally};
@@ -371,13 +370,13 @@ async fn submit_all(
         tasks.spawn(async move {
             let err = |e: String| DemoError::Submit(unit, e);
             let tls = files.load().map_err(|e| err(e.to_string()))?;
-            let ch = Endpoint::from_shared(format!("https://{addr}"))
-                .map_err(|e| err(e.to_string()))?
-                .tls_config(tls.client_config(unit))
-                .map_err(|e| err(e.to_string()))?
-                .connect()
-                .await
+            let dialer = tls
+                .dialer(Identity::new(unit, Role::Node), None)
                 .map_err(|e| err(e.to_string()))?;
+            let ep = dialer
+                .endpoint(&format!("https://{addr}"))
+                .map_err(|e| err(e.to_string()))?;
+            let ch = dialer.connect(ep).await.map_err(|e| err(e.to_string()))?;
             let mut client = IngestClient::new(ch);
             for chunk in events.chunks(500).chain(std::iter::once(fixes.as_slice())) {
                 if chunk.is_empty() {

@@ -10,10 +10,11 @@ use sync178_shared::event::{self, now_ms};
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::feed_client::FeedClient;
 use sync178_shared::proto::v1::{Event, FeedBatch, FetchRequest, HeadsRequest, SubscribeRequest};
-use sync178_shared::tls::LoadedTls;
+use sync178_shared::revocation::{Offered, Revocations};
+use sync178_shared::tls::{Identity, LoadedTls, Role};
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use sync178_node::uplink::error_chain;
 
@@ -82,6 +83,8 @@ pub struct NodeHeads {
 #[derive(Debug, Clone)]
 pub struct FeedSource {
     client: FeedClient<Channel>,
+    /// The hub's revocation list, refreshed from every `Feed.Heads` answer.
+    revocations: Option<Revocations>,
 }
 
 impl FeedSource {
@@ -91,21 +94,32 @@ impl FeedSource {
         tls: &LoadedTls,
         unit: UnitId,
     ) -> Result<FeedSource, FollowError> {
+        FeedSource::connect_with(endpoint, tls, unit, None).await
+    }
+
+    /// [`FeedSource::connect`], refusing the node if `revocations` revokes
+    /// it, and keeping `revocations` up to date from the node's heads.
+    pub async fn connect_with(
+        endpoint: &str,
+        tls: &LoadedTls,
+        unit: UnitId,
+        revocations: Option<Revocations>,
+    ) -> Result<FeedSource, FollowError> {
         let err = |reason: String| FollowError::Connect {
             endpoint: endpoint.to_string(),
             reason,
         };
-        let channel = Endpoint::from_shared(endpoint.to_string())
+        let dialer = tls
+            .dialer(Identity::new(unit, Role::Node), revocations.clone())
+            .map_err(|e| err(e.to_string()))?;
+        let ep = dialer
+            .endpoint(endpoint)
             .map_err(|e| err(e.to_string()))?
-            .tls_config(tls.client_config(unit))
-            .map_err(|e| err(e.to_string()))?
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .connect()
-            .await
-            .map_err(|e| err(error_chain(&e)))?;
+            .connect_timeout(Duration::from_secs(5));
+        let channel = dialer.connect(ep).await.map_err(|e| err(error_chain(&e)))?;
         Ok(FeedSource {
             client: FeedClient::new(channel).max_decoding_message_size(64 << 20),
+            revocations,
         })
     }
 
@@ -126,6 +140,23 @@ impl FeedSource {
     /// What the node holds now.
     pub async fn heads(&mut self) -> Result<NodeHeads, FollowError> {
         let r = self.client.heads(HeadsRequest {}).await?.into_inner();
+        if let Some(list) = &self.revocations
+            && !r.revocations.is_empty()
+        {
+            match list.offer(&r.revocations) {
+                Ok((Offered::Adopted(number), l)) => {
+                    tracing::info!(
+                        number,
+                        revoked = l.len(),
+                        "revocation list adopted from the node"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "revocation list from the node refused; the old one kept")
+                }
+            }
+        }
         Ok(NodeHeads {
             next_position: r.next_position,
             seqs: r

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use sync178_node::uplink::Backoff;
 use sync178_shared::proto::v1::query_server::QueryServer;
+use sync178_shared::revocation::{Revocations, refuse_revoked};
 use sync178_shared::tls::{LoadedTls, Role, TlsError};
 use sync178_shared::topology::{Topology, TopologyError};
 use sync178_shared::unit::UnitId;
@@ -31,6 +32,7 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::Config;
 use follower::FeedSource;
@@ -188,6 +190,7 @@ pub async fn run_with(
     shutdown: CancellationToken,
 ) -> Result<(), HubError> {
     let tasks = TaskTracker::new();
+    let revocations = Revocations::new(tls.ca_der()?.to_vec());
     if let Some(web_config) = config.web.clone() {
         let web_listener = TcpListener::bind(web_config.listen)
             .await
@@ -214,12 +217,16 @@ pub async fn run_with(
         hub.clone(),
         tls.clone(),
         config.clone(),
+        revocations.clone(),
         shutdown.clone(),
     ));
     tracing::info!(node = %config.node.unit, addr = ?listener.local_addr().ok(), checkpoint = hub.read().checkpoint, "hub serving");
     let served = tonic::transport::Server::builder()
         .tls_config(tls.server_config())?
-        .add_service(query::QueryService::new(hub.clone()).into_server())
+        .add_service(InterceptedService::new(
+            query::QueryService::new(hub.clone()).into_server(),
+            refuse_revoked(revocations),
+        ))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),
             shutdown.clone().cancelled_owned(),
@@ -259,14 +266,25 @@ fn reconnect_delay(backoff: &mut Backoff, connected_for: Option<Duration>) -> Du
 }
 
 /// Follows the node's feed until `shutdown`, reconnecting with backoff.
-async fn follow(hub: Arc<Hub>, tls: LoadedTls, config: Config, shutdown: CancellationToken) {
+async fn follow(
+    hub: Arc<Hub>,
+    tls: LoadedTls,
+    config: Config,
+    revocations: Revocations,
+    shutdown: CancellationToken,
+) {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     let every = Duration::from_millis(config.snapshot_every_ms);
     while !shutdown.is_cancelled() {
         let mut connected_at: Option<std::time::Instant> = None;
         let result = async {
-            let mut source =
-                FeedSource::connect(&config.node.endpoint, &tls, config.node.unit).await?;
+            let mut source = FeedSource::connect_with(
+                &config.node.endpoint,
+                &tls,
+                config.node.unit,
+                Some(revocations.clone()),
+            )
+            .await?;
             connected_at = Some(std::time::Instant::now());
             set_follow(&hub, true, String::new());
             let h = hub.clone();

@@ -379,7 +379,7 @@ async fn query(args: &QueryArgs, lang: Lang) -> u8 {
         key: args.conn.key.clone(),
     };
     let endpoint = &args.conn.endpoint;
-    let answer = match sync178_node::cli::connect(endpoint, &tls, args.conn.node).await {
+    let answer = match sync178_node::cli::connect_hub(endpoint, &tls, args.conn.node).await {
         Ok(channel) => cli::query(channel, endpoint, &args.question, args.no_suppress).await,
         Err(e) => Err(e),
     };

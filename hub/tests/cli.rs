@@ -807,7 +807,7 @@ fn query_and_rebuild_through_the_real_binary() {
     // Wait until the hub has applied them.
     let operator_files = province_files(&pki, Identity::new(province, Role::Operator));
     rt.block_on(async {
-        let channel = sync178_node::cli::connect(&hub_endpoint, &operator_files, None)
+        let channel = sync178_node::cli::connect_hub(&hub_endpoint, &operator_files, None)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let mut client = QueryClient::new(channel);

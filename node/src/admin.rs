@@ -115,6 +115,8 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
         children: ctx.state.children(),
         started_at: ctx.started_at,
         version: env!("CARGO_PKG_VERSION").to_string(),
+        revocation_number: ctx.revocations.list().number(),
+        revocation_error: ctx.revocations.last_error(),
         recording_closed: ctx.log.gate().map(|g| g.reason).unwrap_or_default(),
         store_notices: ctx.log.notices().to_vec(),
     }

@@ -101,7 +101,10 @@ pub enum CertError {
     NotAProvince(UnitId),
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CertError {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> CertError {
     let path = path.to_owned();
     move |error| CertError::Io {
         action,
@@ -256,9 +259,17 @@ impl CertAuthority {
         &self.cert_pem
     }
 
+    /// The rcgen issuer (signs certificates and revocation lists).
+    pub(crate) fn issuer(&self) -> &Issuer<'static, KeyPair> {
+        &self.issuer
+    }
+
     /// Issues a leaf certificate for `id`: a fresh ECDSA P-256 key, CN
-    /// `<role> <unit>`, SAN URI [`Identity::uri`], SAN DNS [`dns_name`] and
-    /// `localhost`, SAN IP 127.0.0.1, client and server auth, valid 2 years.
+    /// `<role> <unit>`, SAN URI [`Identity::uri`], valid 2 years. Only the
+    /// roles that serve ([`serves`]: node and hub) get `serverAuth` and the
+    /// server names (SAN DNS [`dns_name`] and `localhost`, SAN IP 127.0.0.1);
+    /// a recorder or operator certificate is `clientAuth` only, so it cannot
+    /// pose as a server even to a client that checked names alone.
     pub fn issue(&self, id: Identity) -> Result<IssuedCert, CertError> {
         let gen_err = |error| CertError::Generate {
             what: format!("certificate {id}"),
@@ -269,18 +280,22 @@ impl CertAuthority {
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, id.to_string());
         params.distinguished_name = dn;
-        params.subject_alt_names = vec![
-            SanType::URI(Ia5String::try_from(id.uri()).map_err(gen_err)?),
-            SanType::DnsName(Ia5String::try_from(dns_name(id.unit)).map_err(gen_err)?),
-            SanType::DnsName(Ia5String::try_from("localhost").map_err(gen_err)?),
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        ];
+        params.subject_alt_names = vec![SanType::URI(
+            Ia5String::try_from(id.uri()).map_err(gen_err)?,
+        )];
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        if serves(id.role) {
+            params.subject_alt_names.extend([
+                SanType::DnsName(Ia5String::try_from(dns_name(id.unit)).map_err(gen_err)?),
+                SanType::DnsName(Ia5String::try_from("localhost").map_err(gen_err)?),
+                SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            ]);
+            params
+                .extended_key_usages
+                .insert(0, ExtendedKeyUsagePurpose::ServerAuth);
+        }
         params.use_authority_key_identifier_extension = true;
         let now = OffsetDateTime::now_utc();
         params.not_before = now - BACKDATE;
@@ -293,8 +308,11 @@ impl CertAuthority {
         })
     }
 
-    /// Checks that the existing leaf at `path` was issued by this CA for `id`.
-    fn check_leaf(&self, path: &Path, ca_path: &Path, id: Identity) -> Result<(), CertError> {
+    /// Checks that the existing leaf at `path` was issued by this CA for `id`;
+    /// `Ok(false)` when it was, but with the key usages of before roles were
+    /// enforced (a recorder or operator certificate that may serve), so it is
+    /// to be reissued.
+    fn check_leaf(&self, path: &Path, ca_path: &Path, id: Identity) -> Result<bool, CertError> {
         let pem = fs::read_to_string(path).map_err(io_err("read", path))?;
         let wrong = |found: String| CertError::WrongLeaf {
             path: path.to_owned(),
@@ -314,8 +332,16 @@ impl CertAuthority {
                 ca: ca_path.to_owned(),
             });
         }
-        Ok(())
+        let server_auth =
+            matches!(cert.extended_key_usage(), Ok(Some(eku)) if eku.value.server_auth);
+        Ok(server_auth == serves(id.role))
     }
+}
+
+/// Whether certificates of `role` may serve TLS (carry `serverAuth`): nodes
+/// serve their children, recorders and hubs; the hub serves its operators.
+pub fn serves(role: Role) -> bool {
+    matches!(role, Role::Node | Role::Hub)
 }
 
 /// A freshly issued leaf certificate and its private key, PEM.
@@ -387,15 +413,19 @@ pub struct IssueReport {
     pub created: Vec<PathBuf>,
     /// Certificate files that already existed and were kept.
     pub kept: Vec<PathBuf>,
+    /// Certificate files replaced because their key usages did not fit their
+    /// role (issued before roles were enforced); also in `created`.
+    pub reissued: Vec<PathBuf>,
 }
 
 impl fmt::Display for IssueReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ca {}, {} certificates created, {} kept",
+            "ca {}, {} certificates created ({} of them reissued), {} kept",
             if self.ca_created { "created" } else { "reused" },
             self.created.len(),
+            self.reissued.len(),
             self.kept.len()
         )
     }
@@ -409,7 +439,7 @@ pub fn province_files(out: &Path, id: Identity) -> TlsFiles {
     CertPaths::new(&dir, stem).with_ca(out.join(CA_CERT_FILE))
 }
 
-fn layout(out: &Path, id: Identity) -> (PathBuf, &'static str) {
+pub(crate) fn layout(out: &Path, id: Identity) -> (PathBuf, &'static str) {
     match id.role {
         Role::Node | Role::Recorder => (out.join(id.unit.to_string()), id.role.as_str()),
         Role::Hub | Role::Operator => (out.join(id.role.as_str()), id.role.as_str()),
@@ -424,7 +454,10 @@ fn layout(out: &Path, id: Identity) -> (PathBuf, &'static str) {
 ///
 /// Idempotent: an existing CA in `out` is reused and existing leaf files are
 /// kept (after checking they carry the right identity and come from this CA);
-/// a leaf missing either file is reissued.
+/// a leaf missing either file is reissued, and so is one whose key usages do
+/// not fit its role (a recorder or operator certificate with `serverAuth`,
+/// from before roles were enforced): re-running this is how a province's
+/// certificates are brought up to date.
 pub fn issue_province(
     topology: &Topology,
     province: UnitId,
@@ -466,8 +499,13 @@ pub fn issue_province(
         let (dir, stem) = layout(out, id);
         let paths = CertPaths::new(&dir, stem);
         if paths.cert.exists() && paths.key.exists() {
-            ca.check_leaf(&paths.cert, &ca_path, id)?;
-            report.kept.push(paths.cert);
+            if ca.check_leaf(&paths.cert, &ca_path, id)? {
+                report.kept.push(paths.cert);
+            } else {
+                let written = ca.issue(id)?.write(&dir, stem)?;
+                report.reissued.push(written.cert.clone());
+                report.created.push(written.cert);
+            }
         } else {
             let written = ca.issue(id)?.write(&dir, stem)?;
             report.created.push(written.cert);
@@ -478,7 +516,7 @@ pub fn issue_province(
 
 /// Writes `path` through a temporary file and a rename, so a crash never leaves
 /// a truncated file; `secret` files get mode 0600 on unix.
-fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), CertError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), CertError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -508,7 +546,7 @@ fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), CertErro
 }
 
 /// The DER of the first certificate in a PEM string.
-fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn pem_der(pem: &str) -> Result<Vec<u8>, String> {
     match x509_parser::pem::parse_x509_pem(pem.as_bytes()) {
         Ok((_, pem)) if pem.label == "CERTIFICATE" => Ok(pem.contents),
         Ok((_, pem)) => Err(format!("holds a pem `{}`, not a certificate", pem.label)),

@@ -12,9 +12,9 @@ use sync178_shared::proto::v1::{
     Event, LinkState, StatusRequest, StatusResponse, SubmitRequest, SubmitResponse, VerifyRequest,
     VerifyResponse,
 };
-use sync178_shared::tls::{TlsError, TlsFiles};
+use sync178_shared::tls::{Identity, Role, TlsError, TlsFiles};
 use sync178_shared::unit::UnitId;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::certs::IssueReport;
 use crate::i18n::{self, Lang, Msg, t};
@@ -293,12 +293,32 @@ pub async fn connect(
     connect_for(endpoint, tls, node, CALL_TIMEOUT).await
 }
 
+/// [`connect`] to a hub: the server must present the `hub` certificate of
+/// `unit` (or of our own certificate's unit).
+pub async fn connect_hub(
+    endpoint: &str,
+    tls: &TlsFiles,
+    unit: Option<UnitId>,
+) -> Result<Channel, CliError> {
+    connect_role(endpoint, tls, unit, Role::Hub, CALL_TIMEOUT).await
+}
+
 /// [`connect`], with calls allowed up to `call_timeout` (a whole-log
 /// verification of a province reads millions of events).
 pub async fn connect_for(
     endpoint: &str,
     tls: &TlsFiles,
     node: Option<UnitId>,
+    call_timeout: Duration,
+) -> Result<Channel, CliError> {
+    connect_role(endpoint, tls, node, Role::Node, call_timeout).await
+}
+
+async fn connect_role(
+    endpoint: &str,
+    tls: &TlsFiles,
+    node: Option<UnitId>,
+    role: Role,
     call_timeout: Duration,
 ) -> Result<Channel, CliError> {
     let loaded = tls.load()?;
@@ -312,13 +332,15 @@ pub async fn connect_for(
             "must be an https:// URL (every link is mutual TLS)".to_owned()
         ));
     }
-    let ep = Endpoint::from_shared(endpoint.to_owned())
+    let dialer = loaded
+        .dialer(Identity::new(server, role), None)
+        .map_err(|e| bad(e.to_string()))?;
+    let ep = dialer
+        .endpoint(endpoint)
         .map_err(|e| bad(e.to_string()))?
-        .tls_config(loaded.client_config(server))
-        .map_err(|e| bad(cause_chain(&e)))?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(call_timeout);
-    ep.connect().await.map_err(|e| CliError::Connect {
+    dialer.connect(ep).await.map_err(|e| CliError::Connect {
         endpoint: endpoint.to_owned(),
         server,
         cause: cause_chain(&e),
@@ -670,6 +692,22 @@ pub fn render_status(s: &StatusResponse, lang: Lang, now_ms: i64) -> String {
         ago(s.started_at),
     );
     let _ = writeln!(out, "{}: {}", t(lang, Msg::LogLength), s.log_length);
+    if s.revocation_number > 0 {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            t(lang, Msg::RevocationList),
+            s.revocation_number
+        );
+    }
+    if !s.revocation_error.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            t(lang, Msg::RevocationRefused),
+            s.revocation_error
+        );
+    }
     if !s.recording_closed.is_empty() {
         let _ = writeln!(
             out,
@@ -788,6 +826,14 @@ pub fn render_certs(report: &IssueReport, lang: Lang) -> String {
     );
     for p in &report.created {
         let _ = writeln!(out, "  {}", p.display());
+    }
+    if !report.reissued.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            t(lang, Msg::CertsReissued),
+            report.reissued.len()
+        );
     }
     let _ = writeln!(out, "{}: {}", t(lang, Msg::CertsKept), report.kept.len());
     out

@@ -8,7 +8,7 @@ use sync178_shared::proto::v1::{
     FeedBatch, FeedItem, FetchRequest, FetchResponse, Head, HeadsRequest, HeadsResponse,
     SubscribeRequest,
 };
-use sync178_shared::tls::{Role, peer_identity};
+use sync178_shared::tls::{Role, peer_identity, serial_of_der};
 use sync178_shared::unit::UnitId;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -76,6 +76,13 @@ impl Feed for FeedService {
                     hash: h.hash.to_vec(),
                 })
                 .collect(),
+            revocations: self
+                .ctx
+                .revocations
+                .list()
+                .current()
+                .map(|l| l.der().to_vec())
+                .unwrap_or_default(),
         }))
     }
 
@@ -86,6 +93,12 @@ impl Feed for FeedService {
         req: Request<SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let peer = authorize(&req)?;
+        // An open feed ends when a new revocation list revokes its subscriber.
+        let serial = req
+            .peer_certs()
+            .and_then(|c| c.first().and_then(|leaf| serial_of_der(leaf)));
+        let mut revocations = self.ctx.revocations.list().subscribe();
+        revocations.borrow_and_update();
         let mut pos = req.into_inner().from_position;
         let ctx = self.ctx.clone();
         let (tx, rx) = mpsc::channel(4);
@@ -109,6 +122,15 @@ impl Feed for FeedService {
                         r = len.changed() => if r.is_err() { return },
                         _ = ctx.shutdown.cancelled() => return,
                         _ = tx.closed() => return,
+                        Ok(()) = revocations.changed() => {
+                            if let Some(number) = serial.as_deref().and_then(|s| ctx.revocations.list().revokes(s)) {
+                                tracing::warn!(%peer, number, "feed closed: subscriber revoked");
+                                let _ = tx.send(Err(Status::permission_denied(format!(
+                                    "certificate of {peer} is revoked by revocation list {number}"
+                                )))).await;
+                                return;
+                            }
+                        }
                     }
                     continue;
                 }

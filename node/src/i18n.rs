@@ -121,6 +121,20 @@ pub enum Msg {
     CertsCreated,
     /// Certificates kept as they were.
     CertsKept,
+    /// Certificates replaced because their key usages did not fit their role.
+    CertsReissued,
+    /// `certs revoke`: the serial revoked.
+    Revoked,
+    /// `certs revoke`: the serial was already on the list.
+    AlreadyRevoked,
+    /// `certs revoke`: the list written and its number.
+    RevocationList,
+    /// `status`: why the last revocation list offered was refused.
+    RevocationRefused,
+    /// `certs revoke`: where the revoked certificate's files went.
+    RevokedFilesMoved,
+    /// `certs revoke`: what to do with the list.
+    RevocationNext,
     /// `deploy`: the topology file written.
     DeployTopology,
     /// `deploy`: the certificates folder.
@@ -225,6 +239,30 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::CaReused => ("dùng lại CA có sẵn", "ca reused"),
         Msg::CertsCreated => ("chứng thư đã tạo", "certificates created"),
         Msg::CertsKept => ("chứng thư giữ nguyên", "certificates kept"),
+        Msg::CertsReissued => (
+            "cấp lại (công dụng khóa không đúng vai trò)",
+            "reissued (key usages did not fit the role)",
+        ),
+        Msg::Revoked => (
+            "Đã thu hồi chứng thư, số sê-ri",
+            "Revoked certificate serial",
+        ),
+        Msg::AlreadyRevoked => (
+            "Chứng thư này đã bị thu hồi từ trước, số sê-ri",
+            "Already revoked, serial",
+        ),
+        Msg::RevocationList => ("Danh sách thu hồi số", "Revocation list number"),
+        Msg::RevocationRefused => ("Danh sách thu hồi bị từ chối", "Revocation list refused"),
+        Msg::RevokedFilesMoved => (
+            "Tệp chứng thư cũ chuyển sang",
+            "Old certificate files moved to",
+        ),
+        Msg::RevocationNext => (
+            "Chép tệp danh sách vào thư mục dữ liệu của nút tỉnh với tên revocations.incoming.crl; \
+             danh sách tự truyền xuống các nút cấp dưới. Chạy lại `certs` để cấp chứng thư mới.",
+            "Copy the list into the province node's data directory as revocations.incoming.crl; \
+             it flows down to every node below. Run `certs` again to issue a fresh certificate.",
+        ),
         Msg::DeployTopology => ("Danh mục đơn vị", "Topology"),
         Msg::DeployCerts => ("Chứng thư", "Certificates"),
         Msg::DeployCaKeyStays => (

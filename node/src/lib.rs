@@ -17,6 +17,8 @@ pub mod i18n;
 pub mod ingest;
 pub mod numbers;
 mod recover;
+pub mod revocation;
+pub mod revoke;
 pub mod state;
 pub mod sync;
 pub mod uplink;
@@ -35,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 
 pub use config::Config;
 
@@ -108,6 +111,8 @@ pub(crate) struct Ctx {
     pub(crate) started_at: i64,
     /// Parent unit and endpoint.
     pub(crate) parent: Option<(UnitId, String)>,
+    /// The province's revocation list in force here.
+    pub(crate) revocations: revocation::NodeRevocations,
 }
 
 /// Today's date (UTC) at this node.
@@ -172,6 +177,13 @@ pub async fn run(
             })??,
         }
     };
+    let ca_der = tls.ca_der()?.to_vec();
+    let revocations = revocation::NodeRevocations::open(&config.data_dir, ca_der).map_err(|e| {
+        NodeError::Config {
+            field: "data_dir",
+            reason: e.to_string(),
+        }
+    })?;
     if log.is_fresh()
         && !config.uplink.record_before_first_contact
         && let Some((unit, _)) = &parent
@@ -195,16 +207,28 @@ pub async fn run(
         tasks: tasks.clone(),
         started_at: sync178_shared::event::now_ms(),
         parent: parent.clone(),
+        revocations: revocations.clone(),
     });
+    tasks.spawn(revocations.clone().watch_incoming(shutdown.clone()));
     if let Some((unit, endpoint)) = parent {
+        let dialer = tls
+            .dialer(
+                Identity::new(unit, Role::Node),
+                Some(revocations.list().clone()),
+            )
+            .map_err(|e| NodeError::Config {
+                field: "tls",
+                reason: e.to_string(),
+            })?;
         tasks.spawn(uplink::run(
             ctx.clone(),
             unit,
             endpoint,
-            tls.client_config(unit),
+            dialer,
             config.uplink.clone(),
         ));
     }
+    let check = revocation::refuse_revoked(revocations.list().clone());
     // A refused write stops the log for good (sled cannot be trusted after
     // an IO error): stop the node, so that its supervisor restarts it and
     // the next open settles what reached the disk.
@@ -229,22 +253,28 @@ pub async fn run(
         .tls_config(tls.server_config())?
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(std::time::Duration::from_secs(30)))
-        .add_service(
+        .add_service(InterceptedService::new(
             IngestServer::new(ingest::IngestService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             SyncServer::new(sync::SyncService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             FeedServer::new(feed::FeedService::new(ctx.clone()))
                 .max_decoding_message_size(lim)
                 .max_encoding_message_size(lim),
-        )
-        .add_service(AdminServer::new(admin::AdminService::new(ctx.clone())))
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
+            AdminServer::new(admin::AdminService::new(ctx.clone())),
+            check,
+        ))
         .serve_with_incoming_shutdown(
             TcpListenerStream::new(listener),
             shutdown.clone().cancelled_owned(),

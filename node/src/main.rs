@@ -43,18 +43,10 @@ enum Command {
         #[arg(long)]
         log_json: bool,
     },
-    /// Issues the CA and every certificate of a province (idempotent: keeps what exists).
-    Certs {
-        /// Topology CSV in the GSO listing format.
-        #[arg(long)]
-        topology: PathBuf,
-        /// The province, e.g. p33.
-        #[arg(long)]
-        province: UnitId,
-        /// Folder for ca.pem, ca.key and the certificates.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    /// Issues the CA and every certificate of a province (idempotent: keeps
+    /// what exists, reissues certificates whose key usages do not fit their
+    /// role); `certs revoke` revokes one.
+    Certs(CertsCmd),
     /// Writes a province's node configs and certificates: one folder per node, ready to copy to its machine.
     Deploy(sync178_node::deploy::DeployArgs),
     /// Submits NDJSON events (one per line; blank and `#` lines skipped) to a node.
@@ -105,6 +97,44 @@ enum Command {
     },
 }
 
+/// `certs`: issue a province's certificates, or `certs revoke`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct CertsCmd {
+    #[command(subcommand)]
+    action: Option<CertsAction>,
+    /// Topology CSV in the GSO listing format.
+    #[arg(long, required = true)]
+    topology: Option<PathBuf>,
+    /// The province, e.g. p33.
+    #[arg(long, required = true)]
+    province: Option<UnitId>,
+    /// Folder for ca.pem, ca.key and the certificates.
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CertsAction {
+    /// Revokes a certificate: adds it to the province's revocation list
+    /// (CA_DIR/revocations.crl, signed by the CA, numbered one higher) and
+    /// moves its files aside so `certs` issues a fresh one.
+    Revoke {
+        /// The province's CA folder (the `--out` of `certs`).
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// A certificate serial in hex, instead of ROLE UNIT.
+        #[arg(long, conflicts_with_all = ["role", "unit"])]
+        serial: Option<String>,
+        /// node, recorder, hub or operator.
+        #[arg(required_unless_present = "serial")]
+        role: Option<sync178_shared::tls::Role>,
+        /// The unit of the certificate, e.g. d008 (the province for hub and operator).
+        #[arg(required_unless_present = "serial")]
+        unit: Option<UnitId>,
+    },
+}
+
 /// How to reach a node.
 #[derive(Debug, Args)]
 struct Conn {
@@ -141,11 +171,21 @@ async fn main() -> ExitCode {
     let lang = cli.lang;
     let code = match cli.command {
         Command::Run { config, log_json } => run(&config, log_json).await,
-        Command::Certs {
-            topology,
-            province,
-            out,
-        } => certs(&topology, province, &out, lang),
+        Command::Certs(cmd) => match (cmd.action, cmd.topology, cmd.province, cmd.out) {
+            (
+                Some(CertsAction::Revoke {
+                    ca_dir,
+                    serial,
+                    role,
+                    unit,
+                }),
+                ..,
+            ) => revoke(&ca_dir, serial, role, unit, lang),
+            (None, Some(topology), Some(province), Some(out)) => {
+                certs(&topology, province, &out, lang)
+            }
+            _ => EXIT_USAGE,
+        },
         Command::Deploy(args) => deploy(&args, lang),
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
         Command::Status { conn, json } => status(&conn, json, lang).await,
@@ -205,6 +245,43 @@ fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, la
         }
         Err(e) => {
             eprintln!("{e:#}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// `certs revoke`: one more entry on the province's revocation list.
+fn revoke(
+    ca_dir: &std::path::Path,
+    serial: Option<String>,
+    role: Option<sync178_shared::tls::Role>,
+    unit: Option<UnitId>,
+    lang: Lang,
+) -> u8 {
+    use sync178_node::revoke::{Target, parse_serial};
+    let target = match (serial, role, unit) {
+        (Some(s), _, _) => match parse_serial(&s) {
+            Ok(s) => Target::Serial(s),
+            Err(e) => {
+                eprintln!("--serial: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        (None, Some(role), Some(unit)) => {
+            Target::Identity(sync178_shared::tls::Identity::new(unit, role))
+        }
+        _ => {
+            eprintln!("certs revoke: give ROLE UNIT or --serial");
+            return EXIT_USAGE;
+        }
+    };
+    match sync178_node::revoke::revoke(ca_dir, &target) {
+        Ok(report) => {
+            print!("{}", sync178_node::revoke::render(&report, lang));
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
             EXIT_FAILURE
         }
     }

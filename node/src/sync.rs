@@ -168,6 +168,13 @@ impl Sync for SyncService {
             parent: self.ctx.unit.to_string(),
             child: child.to_string(),
             heads: wire_heads(heads.into_iter()),
+            revocations: self
+                .ctx
+                .revocations
+                .list()
+                .current()
+                .map(|l| l.der().to_vec())
+                .unwrap_or_default(),
         }))
     }
 
@@ -183,6 +190,10 @@ impl Sync for SyncService {
         let window = ctx.limits.max_inflight_batches.max(1) * 2;
         let (tx, rx) = mpsc::channel(window);
         let shutdown = ctx.shutdown.clone();
+        // A new revocation list ends the stream: the child reconnects, gets
+        // the list in its handshake, and is refused if it is now revoked.
+        let mut revoked = ctx.revocations.list().subscribe();
+        revoked.borrow_and_update();
         ctx.state.child(child, |c| c.connected = true);
         ctx.tasks.clone().spawn(async move {
             let mut inflight: FuturesOrdered<AckFuture> = FuturesOrdered::new();
@@ -243,6 +254,17 @@ impl Sync for SyncService {
                             let _ = tx.send(Ok(ack)).await;
                         }
                         break "parent shutting down".to_string();
+                    }
+                    Ok(()) = revoked.changed() => {
+                        while let Some(ack) = inflight.next().await {
+                            note_ack(&ctx, child, &ack);
+                            let _ = tx.send(Ok(ack)).await;
+                        }
+                        let number = *revoked.borrow();
+                        let _ = tx.send(Err(Status::unavailable(format!(
+                            "revocation list {number} adopted; reconnect to receive it"
+                        )))).await;
+                        break format!("revocation list {number} adopted");
                     }
                 }
             };

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rand::Rng;
+use sync178_shared::dial::Dialer;
 use sync178_shared::event::{self, Hash, hex_hash, now_ms};
 use sync178_shared::log::{Log, LogError};
 use sync178_shared::proto::v1::sync_client::SyncClient;
@@ -19,7 +20,6 @@ use sync178_shared::proto::v1::{HandshakeRequest, LinkState, PushBatch};
 use sync178_shared::unit::UnitId;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{ClientTlsConfig, Endpoint};
 
 use crate::Ctx;
 use crate::config::{Limits, UplinkConfig};
@@ -79,7 +79,7 @@ pub(crate) async fn run(
     ctx: Arc<Ctx>,
     parent: UnitId,
     endpoint: String,
-    tls: ClientTlsConfig,
+    tls: Dialer,
     cfg: UplinkConfig,
 ) {
     let mut backoff = Backoff::new(cfg.backoff_min(), cfg.backoff_max());
@@ -121,22 +121,23 @@ async fn session(
     ctx: &Arc<Ctx>,
     parent: UnitId,
     endpoint: &str,
-    tls: &ClientTlsConfig,
+    tls: &Dialer,
     cfg: &UplinkConfig,
 ) -> Result<(), SessionEnd> {
     let fail =
         |what: &str, e: &dyn std::fmt::Display| SessionEnd::new(format!("{what}: {e}"), false);
     let limit = ctx.limits.max_message_bytes;
-    let channel = Endpoint::from_shared(endpoint.to_string())
+    // The dialer accepts only the node of `parent` (from the config or the
+    // topology, never from what the server says), with an unrevoked certificate.
+    let ep = tls
+        .endpoint(endpoint)
         .map_err(|e| fail("bad parent endpoint", &e))?
-        .tls_config(tls.clone())
-        .map_err(|e| fail("tls", &e))?
         .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms))
-        .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(20))
         .keep_alive_timeout(Duration::from_secs(20))
-        .keep_alive_while_idle(true)
-        .connect()
+        .keep_alive_while_idle(true);
+    let channel = tls
+        .connect(ep)
         .await
         .map_err(|e| fail(&format!("cannot connect to {endpoint}"), &error_chain(&e)))?;
     let mut client = SyncClient::new(channel)
@@ -171,6 +172,12 @@ async fn session(
     let start =
         start_position(&ctx.log, &acked, &stalled).map_err(|e| fail("reading the log", &e))?;
     tracing::info!(unit = %ctx.unit, %parent, origins = acked.len(), from = start, "uplink connected");
+    if !hs.revocations.is_empty() {
+        // A refused list is logged and shown in status; the session goes on.
+        let _ = ctx
+            .revocations
+            .install(&hs.revocations, &format!("parent {parent}"));
+    }
     ctx.state.uplink(|u| {
         u.acked = acked.clone();
         u.connected_since = now_ms();

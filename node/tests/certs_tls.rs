@@ -176,6 +176,42 @@ async fn call(port: u16, cfg: ClientTlsConfig) -> Result<String, String> {
         .map_err(|_| "timed out".to_owned())?
 }
 
+/// Dials `port` as `client`, accepting only `expected` behind it, and calls
+/// `Admin.Status`; the identity URI the server saw, or why it failed.
+async fn dial(port: u16, client: &LoadedTls, expected: Identity) -> Result<String, String> {
+    let attempt = async {
+        let dialer = client
+            .dialer(expected, None)
+            .map_err(|e| format!("dialer: {e}"))?;
+        let ep = dialer
+            .endpoint(&format!("https://127.0.0.1:{port}"))
+            .map_err(|e| format!("endpoint: {e}"))?;
+        let channel = dialer
+            .connect(ep)
+            .await
+            .map_err(|e| format!("connect: {}", chain(&e)))?;
+        let resp = AdminClient::new(channel)
+            .status(StatusRequest {})
+            .await
+            .map_err(|e| format!("status: {e:?}"))?;
+        Ok(resp.into_inner().unit)
+    };
+    tokio::time::timeout(CALL_TIMEOUT, attempt)
+        .await
+        .map_err(|_| "timed out".to_owned())?
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
 /// Whether a failed call was the server refusing the handshake with `alert`; a
 /// reset is accepted too, since the client may write before it reads the alert.
 fn refused_with(err: &str, alert: &str) -> bool {
@@ -191,7 +227,7 @@ async fn commune_node_is_identified_by_its_parent() {
 
     let client = pki.load(node("c11950"));
     assert_eq!(client.identity, node("c11950"));
-    let seen = call(server.port, client.client_config(unit("d323"))).await;
+    let seen = dial(server.port, &client, node("d323")).await;
     assert_eq!(seen.as_deref(), Ok("sync178://node/c11950"));
     assert_eq!(
         Identity::from_uri(&seen.unwrap_or_default()),
@@ -200,7 +236,7 @@ async fn commune_node_is_identified_by_its_parent() {
 
     // Another role of another unit on the same server is told apart.
     let recorder = pki.load(Identity::new(unit("c11953"), Role::Recorder));
-    let seen = call(server.port, recorder.client_config(unit("d323"))).await;
+    let seen = dial(server.port, &recorder, node("d323")).await;
     assert_eq!(seen.as_deref(), Ok("sync178://recorder/c11953"));
 
     assert_eq!(server.calls(), 2);
@@ -265,18 +301,90 @@ async fn client_verifies_the_server_unit() {
     let client = pki.load(node("c12142"));
 
     // c12142's parent is d329; a server presenting d323 must not be accepted.
-    let result = call(server.port, client.client_config(unit("d329"))).await;
+    let result = dial(server.port, &client, node("d329")).await;
     let err = result.expect_err("client accepted the wrong server");
     assert!(
-        err.contains("NotValidForName") || err.contains("not valid for name"),
+        err.contains("server certificate is the node of d323, expected the node of d329"),
         "unexpected failure: {err}"
     );
     assert_eq!(server.calls(), 0);
 
     // The right expectation against the same server works.
-    let seen = call(server.port, client.client_config(unit("d323"))).await;
+    let seen = dial(server.port, &client, node("d323")).await;
     assert_eq!(seen.as_deref(), Ok("sync178://node/c12142"));
     server.stop().await;
+}
+
+#[tokio::test]
+async fn certificates_of_other_roles_cannot_serve() {
+    let pki = Pki::issue();
+    let client = pki.load(node("c11950"));
+    for (id, found) in [
+        (
+            Identity::new(unit("d323"), Role::Recorder),
+            "a recorder certificate of d323",
+        ),
+        (
+            Identity::new(unit("p33"), Role::Operator),
+            "an operator certificate of p33",
+        ),
+        (Identity::new(unit("p33"), Role::Hub), "the hub of p33"),
+    ] {
+        let server = TestServer::start(&pki.load(id)).await;
+        let expected = if id.role == Role::Hub {
+            node("p33")
+        } else {
+            node(&id.unit.to_string())
+        };
+        let err = dial(server.port, &client, expected)
+            .await
+            .expect_err("a certificate of another role served");
+        let want = format!(
+            "server certificate is {found}, expected the node of {}",
+            expected.unit
+        );
+        assert!(err.contains(&want), "{id}: unexpected failure: {err}");
+        assert_eq!(server.calls(), 0, "{id}");
+        server.stop().await;
+    }
+
+    // The hub is reached as the hub.
+    let operator = pki.load(Identity::new(unit("p33"), Role::Operator));
+    let hub = TestServer::start(&pki.load(Identity::new(unit("p33"), Role::Hub))).await;
+    let seen = dial(hub.port, &operator, Identity::new(unit("p33"), Role::Hub)).await;
+    assert_eq!(seen.as_deref(), Ok("sync178://operator/p33"));
+    hub.stop().await;
+}
+
+#[test]
+fn only_serving_roles_carry_server_auth() {
+    let pki = Pki::issue();
+    for (id, serves) in [
+        (node("c11950"), true),
+        (Identity::new(unit("p33"), Role::Hub), true),
+        (Identity::new(unit("c11950"), Role::Recorder), false),
+        (Identity::new(unit("p33"), Role::Operator), false),
+    ] {
+        let pem = std::fs::read(province_files(&pki.out(), id).cert).expect("read cert");
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).expect("pem");
+        let cert = pem.parse_x509().expect("x509");
+        let eku = cert
+            .extended_key_usage()
+            .expect("eku parses")
+            .expect("eku present")
+            .value;
+        assert_eq!(eku.server_auth, serves, "{id}: serverAuth");
+        assert!(eku.client_auth, "{id}: clientAuth");
+        let dns = cert
+            .subject_alternative_name()
+            .expect("san parses")
+            .expect("san present")
+            .value
+            .general_names
+            .iter()
+            .any(|n| matches!(n, x509_parser::extensions::GeneralName::DNSName(_)));
+        assert_eq!(dns, serves, "{id}: server names");
+    }
 }
 
 #[test]

@@ -2,10 +2,12 @@
 //! units and topology, periods, validation, the sled event log and TLS
 //! identity.
 
+pub mod dial;
 pub mod event;
 pub mod log;
 pub mod period;
 pub mod proto;
+pub mod revocation;
 pub mod testing;
 pub mod tls;
 pub mod topology;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tonic::transport::{Certificate, ClientTlsConfig, Identity as TonicIdentity, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity as TonicIdentity, ServerTlsConfig};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
 
@@ -300,19 +300,30 @@ impl LoadedTls {
             .timeout(HANDSHAKE_TIMEOUT)
     }
 
-    /// Client config for talking to `server`: trusts only the CA, verifies the
-    /// server name [`dns_name`]`(server)`, and presents our certificate.
-    pub fn client_config(&self, server: UnitId) -> ClientTlsConfig {
-        init_crypto();
-        ClientTlsConfig::new()
-            .ca_certificate(self.ca_certificate())
-            .domain_name(dns_name(server))
-            .identity(self.tonic_identity())
-    }
-
     /// The CA certificate, as tonic wants it.
     pub fn ca_certificate(&self) -> Certificate {
         Certificate::from_pem(&self.ca_pem)
+    }
+
+    pub(crate) fn ca_pem(&self) -> &[u8] {
+        &self.ca_pem
+    }
+
+    pub(crate) fn cert_pem(&self) -> &[u8] {
+        &self.cert_pem
+    }
+
+    pub(crate) fn key_pem(&self) -> &[u8] {
+        &self.key_pem
+    }
+
+    /// The CA certificate, DER (the issuer revocation lists must come from).
+    pub fn ca_der(&self) -> Result<CertificateDer<'static>, TlsError> {
+        CertificateDer::from_pem_slice(&self.ca_pem).map_err(|e| TlsError::NoCertificate {
+            what: "ca certificate",
+            path: PathBuf::new(),
+            detail: format!(": {e}"),
+        })
     }
 
     fn tonic_identity(&self) -> TonicIdentity {
@@ -345,6 +356,18 @@ pub fn peer_identity<T>(req: &tonic::Request<T>) -> Result<Identity, tonic::Stat
 /// The identity carried by a DER certificate: its one `sync178://<role>/<unit>` SAN URI.
 pub fn identity_of_cert_der(der: &[u8]) -> Result<Identity, TlsError> {
     identity_of_der(der).map_err(TlsError::Identity)
+}
+
+/// The serial number of a DER certificate, big-endian without leading zero
+/// bytes; `None` when the bytes are not a certificate.
+pub fn serial_of_der(der: &[u8]) -> Option<Vec<u8>> {
+    parse(der).ok().map(|c| trim_serial(c.raw_serial()))
+}
+
+/// A serial as compared everywhere: big-endian, leading zero bytes dropped.
+pub fn trim_serial(raw: &[u8]) -> Vec<u8> {
+    let start = raw.iter().position(|b| *b != 0).unwrap_or(raw.len());
+    raw[start..].to_vec()
 }
 
 fn identity_of_der(der: &[u8]) -> Result<Identity, IdentityError> {

@@ -204,9 +204,14 @@ impl Cluster {
     /// A channel to `unit`'s node with the certificate of `as_id`.
     pub async fn channel(&self, unit: UnitId, as_id: Identity) -> Channel {
         let tls = self.files(as_id).load().expect("certificate loads");
-        self.try_channel(unit, tls.client_config(unit))
-            .await
-            .expect("connects")
+        let dialer = tls
+            .dialer(Identity::new(unit, Role::Node), None)
+            .expect("dialer");
+        let addr = self.lock().get(&unit).expect("node running").addr;
+        let ep = dialer
+            .endpoint(&format!("https://{addr}"))
+            .expect("endpoint");
+        dialer.connect(ep).await.expect("connects")
     }
 
     /// A channel to `unit`'s node with a hand-made TLS config.
@@ -394,13 +399,13 @@ impl Cluster {
             .files(Identity::new(self.province, Role::Operator))
             .load()
             .expect("loads");
-        let ch = Endpoint::from_shared(format!("https://{addr}"))
-            .expect("endpoint")
-            .tls_config(tls.client_config(self.province))
-            .expect("tls")
-            .connect()
-            .await
-            .expect("connects");
+        let dialer = tls
+            .dialer(Identity::new(self.province, Role::Hub), None)
+            .expect("dialer");
+        let ep = dialer
+            .endpoint(&format!("https://{addr}"))
+            .expect("endpoint");
+        let ch = dialer.connect(ep).await.expect("connects");
         sync178_shared::proto::v1::query_client::QueryClient::new(ch)
     }
 

@@ -16,10 +16,10 @@ use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
     CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest,
 };
-use sync178_shared::tls::TlsFiles;
+use sync178_shared::tls::{Identity, Role, TlsFiles};
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::ReconcileError;
 use crate::follower::{FeedSource, replay};
@@ -124,6 +124,7 @@ impl ProjectionReport {
     }
 }
 
+/// A channel to the hub of the province `server`.
 async fn channel(
     endpoint: &str,
     tls: &TlsFiles,
@@ -134,12 +135,15 @@ async fn channel(
         unit: server,
         reason,
     };
-    Endpoint::from_shared(endpoint.to_string())
+    let dialer = loaded
+        .dialer(Identity::new(server, Role::Hub), None)
+        .map_err(|e| unreachable(e.to_string()))?;
+    let ep = dialer
+        .endpoint(endpoint)
         .map_err(|e| unreachable(e.to_string()))?
-        .tls_config(loaded.client_config(server))
-        .map_err(|e| unreachable(e.to_string()))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
+        .connect_timeout(Duration::from_secs(5));
+    dialer
+        .connect(ep)
         .await
         .map_err(|e| unreachable(crate::follower::error_chain(&e)))
 }

@@ -60,10 +60,10 @@ use sync178_shared::proto::v1::{
     DigestRequest, FetchRequest, LinkState, OriginDigest, StatusRequest, StatusResponse,
     VerifyRequest,
 };
-use sync178_shared::tls::{LoadedTls, TlsFiles};
+use sync178_shared::tls::{Identity, LoadedTls, Role, TlsFiles};
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use super::{EXIT_CONSISTENT, EXIT_DISCREPANCIES, ReconcileError};
 
@@ -1269,14 +1269,16 @@ impl NodeClient {
                 "endpoint {endpoint} must be an https:// URL (every link is mutual TLS)"
             ));
         }
-        let channel = Endpoint::from_shared(endpoint.to_string())
+        let dialer = tls
+            .dialer(Identity::new(unit, Role::Node), None)
+            .map_err(|e| format!("tls for {endpoint}: {e}"))?;
+        let ep = dialer
+            .endpoint(endpoint)
             .map_err(|e| format!("bad endpoint {endpoint}: {e}"))?
-            .tls_config(tls.client_config(unit))
-            .map_err(|e| format!("tls for {endpoint}: {}", error_chain(&e)))?
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(timeout)
-            .tcp_nodelay(true)
-            .connect()
+            .timeout(timeout);
+        let channel = dialer
+            .connect(ep)
             .await
             .map_err(|e| format!("cannot connect to {endpoint}: {}", error_chain(&e)))?;
         Ok(NodeClient {

@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Endpoint, Server};
+use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
 /// Message size limit, as the node's default (`Limits::max_message_bytes`).
@@ -147,12 +147,14 @@ pub async fn push_ceiling(
                 stop.clone().cancelled_owned(),
             ),
     );
-    let channel = Endpoint::from_shared(format!("https://{addr}"))?
-        .tls_config(certs.client.client_config(certs.province))?
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await?;
+    let dialer = certs.client.dialer(
+        sync178_shared::tls::Identity::new(certs.province, sync178_shared::tls::Role::Node),
+        None,
+    )?;
+    let ep = dialer
+        .endpoint(&format!("https://{addr}"))?
+        .connect_timeout(Duration::from_secs(5));
+    let channel = dialer.connect(ep).await?;
     let mut client = SyncClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
