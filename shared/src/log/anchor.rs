@@ -12,7 +12,7 @@
 //! (u64) · own hash (32) · blake3 of everything before (32), big-endian.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::event::Hash;
@@ -40,6 +40,9 @@ pub struct Anchor {
 pub struct AnchorFile {
     dir: PathBuf,
     counter: u64,
+    /// The slot files, opened at the first write and overwritten in place
+    /// (same size, so `fdatasync` has no metadata to journal).
+    open: [Option<File>; 2],
 }
 
 /// What reading the anchor found.
@@ -82,6 +85,7 @@ impl AnchorFile {
         let file = |counter| AnchorFile {
             dir: dir.to_path_buf(),
             counter,
+            open: [None, None],
         };
         match best {
             Some((counter, a)) => (file(counter), Found::Read(a)),
@@ -92,19 +96,31 @@ impl AnchorFile {
 
     /// Writes `a` durably into the older slot.
     pub fn write(&mut self, a: &Anchor) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
         let counter = self.counter + 1;
-        let path = self.dir.join(NAMES[(counter % 2) as usize]);
-        let mut f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(&path)?;
-        f.write_all(&encode(counter, a))?;
-        f.sync_data()?;
-        if self.counter == 0 {
-            // The first slot file is new: make its name durable too.
-            File::open(&self.dir)?.sync_all()?;
+        let slot = (counter % 2) as usize;
+        if self.open[slot].is_none() {
+            let path = self.dir.join(NAMES[slot]);
+            let f = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)?;
+            // A slot of another size (new, or torn) is made whole once,
+            // with its name durable; afterwards it is only overwritten.
+            if f.metadata()?.len() != SLOT as u64 {
+                f.set_len(SLOT as u64)?;
+                f.sync_all()?;
+                File::open(&self.dir)?.sync_all()?;
+            }
+            self.open[slot] = Some(f);
         }
+        let f = self.open[slot]
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("anchor slot not open"))?;
+        f.write_all_at(&encode(counter, a), 0)?;
+        f.sync_data()?;
         self.counter = counter;
         Ok(())
     }
