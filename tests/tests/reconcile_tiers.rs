@@ -636,8 +636,12 @@ async fn a_cut_link_leaves_the_parent_behind_and_repair_reports_what_moved() {
     assert!(!stuck.is_consistent());
 
     // Healed: the repair waits for the link, re-verifies, reports what moved.
+    // The events go on up to the province at once; wait for them there too,
+    // so the re-check of p33 ← d323 does not race the district's push.
     c.proxy(district).heal();
     wait_link(&c, cs[0], true).await;
+    c.wait_for_heads(c.province, &HashMap::from([(cs[0], 23)]), WAIT)
+        .await;
     let after = repair_tiers(&opts, before).await.expect("repairs");
     assert!(after.is_consistent(), "{}", after.render_text(Lang::En));
     assert_eq!(after.repaired.len(), 1);
