@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use sync178_shared::proto::v1::feed_server::Feed;
 use sync178_shared::proto::v1::{
-    FeedBatch, FeedItem, FetchRequest, FetchResponse, Head, HeadsRequest, HeadsResponse,
-    SubscribeRequest,
+    FeedBatch, FeedItem, FetchRequest, FetchResponse, HeadsRequest, HeadsResponse, SubscribeRequest,
 };
 use sync178_shared::tls::{Role, peer_identity, serial_of_der};
 use sync178_shared::unit::UnitId;
@@ -68,21 +67,8 @@ impl Feed for FeedService {
         let heads = self.ctx.log.heads();
         Ok(Response::new(HeadsResponse {
             next_position: self.ctx.log.len(),
-            heads: heads
-                .into_iter()
-                .map(|(origin, h)| Head {
-                    origin: origin.to_string(),
-                    seq: h.seq,
-                    hash: h.hash.to_vec(),
-                })
-                .collect(),
-            revocations: self
-                .ctx
-                .revocations
-                .list()
-                .current()
-                .map(|l| l.der().to_vec())
-                .unwrap_or_default(),
+            heads: crate::state::wire_heads(heads.into_iter().map(|(o, h)| (o, h.seq, h.hash))),
+            revocations: self.ctx.revocations.current_der(),
         }))
     }
 

@@ -75,6 +75,14 @@ impl NodeRevocations {
         })
     }
 
+    /// The list in force, DER-encoded, or empty: what goes on the wire.
+    pub fn current_der(&self) -> Vec<u8> {
+        self.list()
+            .current()
+            .map(|l| l.der().to_vec())
+            .unwrap_or_default()
+    }
+
     /// The shared in-memory list (for checks and dialers).
     pub fn list(&self) -> &Revocations {
         &self.list

@@ -168,13 +168,7 @@ impl Sync for SyncService {
             parent: self.ctx.unit.to_string(),
             child: child.to_string(),
             heads: wire_heads(heads.into_iter()),
-            revocations: self
-                .ctx
-                .revocations
-                .list()
-                .current()
-                .map(|l| l.der().to_vec())
-                .unwrap_or_default(),
+            revocations: self.ctx.revocations.current_der(),
         }))
     }
 
