@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 
 use sync178_node::cli::{CliError, EXIT_UNAVAILABLE, EXIT_USAGE};
 use sync178_node::i18n::{Lang, ago};
+use sync178_shared::history::History;
 use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
     BreakdownRequest, BreakdownResponse, CompletenessRequest, CompletenessResponse, Kpi,
     KpiRequest, KpiResponse, KpiValue, Metric, Rollup, RollupRequest, RollupResponse,
     SyncStatusRequest, SyncStatusResponse, UnitInfo, UnitsRequest, UnitsResponse,
+    View as ProtoView,
 };
 use sync178_shared::tls::LoadedTls;
-use sync178_shared::topology::Topology;
 use tonic::transport::Channel;
 
 use crate::follower::{self, FeedSource, FollowError};
@@ -103,7 +104,12 @@ pub async fn query(
     endpoint: &str,
     cmd: &QueryCmd,
     no_suppress: bool,
+    view: crate::state::View,
 ) -> Result<Answer, CliError> {
+    let view = match view {
+        crate::state::View::Today => ProtoView::Today,
+        crate::state::View::AsRecorded => ProtoView::AsRecorded,
+    } as i32;
     let mut client = QueryClient::new(channel).max_decoding_message_size(64 << 20);
     let call = |status| CliError::Call {
         endpoint: endpoint.to_owned(),
@@ -116,6 +122,7 @@ pub async fn query(
                     unit,
                     year,
                     no_suppress,
+                    view,
                 })
                 .await
                 .map_err(call)?
@@ -127,6 +134,7 @@ pub async fn query(
                     unit,
                     period,
                     no_suppress,
+                    view,
                 })
                 .await
                 .map_err(call)?
@@ -138,6 +146,7 @@ pub async fn query(
                     unit,
                     period,
                     no_suppress,
+                    view,
                 })
                 .await
                 .map_err(call)?
@@ -145,7 +154,7 @@ pub async fn query(
         ),
         QueryCmd::Completeness { unit, period } => Answer::Completeness(
             client
-                .completeness(CompletenessRequest { unit, period })
+                .completeness(CompletenessRequest { unit, period, view })
                 .await
                 .map_err(call)?
                 .into_inner(),
@@ -1151,12 +1160,12 @@ async fn open_hub(config: &Config) -> Result<(Arc<Hub>, LoadedTls), RebuildError
 /// progress and a stall limit for a command a person waits on.
 pub async fn replay(
     source: &mut FeedSource,
-    topo: &Topology,
+    history: &History,
     upto: u64,
     stall: Duration,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<State, RebuildError> {
-    let mut state = State::default();
+    let mut state = State::new(history);
     if upto == 0 {
         return Ok(state);
     }
@@ -1174,7 +1183,7 @@ pub async fn replay(
         let mut events = follower::decode_batch(batch, state.checkpoint)?;
         events.retain(|(p, _)| *p < upto);
         let fetched = source.prefetch(&events).await?;
-        follower::apply_all(&mut state, topo, &events, &fetched);
+        follower::apply_all(&mut state, history, &events, &fetched);
         progress(state.checkpoint, upto);
     }
     Ok(state)
@@ -1194,7 +1203,7 @@ pub async fn rebuild(
         (Digests::of(&s), s.checkpoint)
     };
     let mut source = FeedSource::connect(&config.node.endpoint, &tls, config.node.unit).await?;
-    let state = replay(&mut source, &hub.topology, upto, FEED_STALL, progress).await?;
+    let state = replay(&mut source, &hub.history, upto, FEED_STALL, progress).await?;
     let rebuilt = Digests::of(&state);
     if replace {
         hub.replace_state(state).map_err(RebuildError::Replace)?;

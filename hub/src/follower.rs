@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sync178_shared::event::{self, now_ms};
+use sync178_shared::history::History;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::feed_client::FeedClient;
 use sync178_shared::proto::v1::{Event, FeedBatch, FetchRequest, HeadsRequest, SubscribeRequest};
 use sync178_shared::revocation::{Offered, Revocations};
 use sync178_shared::tls::{Identity, LoadedTls, Role};
-use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use tonic::transport::Channel;
 
@@ -228,14 +228,14 @@ fn decode_verified(position: u64, bytes: Bytes) -> Result<Event, FollowError> {
 /// Applies decoded events in order; skipped events are logged and counted.
 pub fn apply_all(
     state: &mut State,
-    topo: &Topology,
+    history: &History,
     events: &[(u64, Event)],
     fetched: &HashMap<(UnitId, u64), Event>,
 ) {
     let now = now_ms();
     let mut fetch = |o: UnitId, s: u64| fetched.get(&(o, s)).cloned();
     for (pos, ev) in events {
-        if let Err(skip) = state.apply(topo, *pos, ev, now, &mut fetch) {
+        if let Err(skip) = state.apply(history, *pos, ev, now, &mut fetch) {
             tracing::warn!(position = pos, origin = %ev.origin, seq = ev.seq, reason = %skip, "event skipped");
         }
     }
@@ -244,10 +244,10 @@ pub fn apply_all(
 /// Replays the feed from position 0 into a fresh state, up to (not including) `upto`.
 pub async fn replay(
     source: &mut FeedSource,
-    topo: &Topology,
+    history: &History,
     upto: u64,
 ) -> Result<State, FollowError> {
-    let mut state = State::default();
+    let mut state = State::new(history);
     if upto == 0 {
         return Ok(state);
     }
@@ -260,7 +260,7 @@ pub async fn replay(
         let mut events = decode_batch(batch, state.checkpoint)?;
         events.retain(|(p, _)| *p < upto);
         let fetched = source.prefetch(&events).await?;
-        apply_all(&mut state, topo, &events, &fetched);
+        apply_all(&mut state, history, &events, &fetched);
     }
     Ok(state)
 }
@@ -281,7 +281,7 @@ pub struct Hooks<'a> {
 /// leaves lag in events unknown).
 pub async fn follow_once(
     source: &mut FeedSource,
-    topo: &Topology,
+    history: &History,
     state: &Arc<RwLock<State>>,
     snapshot_every: Duration,
     hooks: &Hooks<'_>,
@@ -314,7 +314,7 @@ pub async fn follow_once(
         let fetched = source.prefetch(&events).await?;
         let checkpoint = {
             let mut s = state.write().unwrap_or_else(|p| p.into_inner());
-            apply_all(&mut s, topo, &events, &fetched);
+            apply_all(&mut s, history, &events, &fetched);
             s.checkpoint
         };
         (hooks.on_applied)(checkpoint);

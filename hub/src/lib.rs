@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use sync178_node::uplink::Backoff;
+use sync178_shared::history::{History, HistoryError};
 use sync178_shared::proto::v1::query_server::QueryServer;
 use sync178_shared::revocation::{Revocations, refuse_revoked};
 use sync178_shared::tls::{LoadedTls, Role, TlsError};
@@ -48,6 +49,9 @@ pub enum HubError {
     /// The topology could not be loaded.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// The administrative history (listings and merges) could not be loaded.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// The hub's store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -81,7 +85,9 @@ pub struct FollowStatus {
 /// A running hub: what the query service, the follower and the web page share.
 #[derive(Debug)]
 pub struct Hub {
-    /// The tree.
+    /// The listings over time, the merges between them.
+    pub history: Arc<History>,
+    /// Every listing's units side by side (the history's union).
     pub topology: Arc<Topology>,
     /// The followed node's unit: the root of what the hub sees.
     pub root: UnitId,
@@ -140,7 +146,8 @@ pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
             reason: format!("certificate is {}, expected role hub", tls.identity),
         });
     }
-    let topology = Arc::new(Topology::from_csv_path(&config.topology)?);
+    let history = Arc::new(History::from_path(&config.topology)?);
+    let topology = Arc::new(history.topology().clone());
     if !topology.contains(config.node.unit) {
         return Err(HubError::Config {
             field: "node.unit",
@@ -155,9 +162,19 @@ pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
         &config.data_dir.join("state"),
         &config.node.unit.to_string(),
     )?;
-    let state = store.load()?;
+    let mut state = store.load()?;
+    if !state.is_built_with(&history) {
+        if state.checkpoint > 0 {
+            tracing::warn!(
+                checkpoint = state.checkpoint,
+                "the state was built with other listings or merges: rebuilding it from the feed"
+            );
+        }
+        state = State::new(&history);
+    }
     let (changed, _) = watch::channel(state.checkpoint);
     let hub = Arc::new(Hub {
+        history,
         topology,
         root: config.node.unit,
         deadline_days: config.tipoff_deadline_days,
@@ -312,7 +329,7 @@ async fn follow(
             };
             follower::follow_once(
                 &mut source,
-                &hub.topology,
+                &hub.history,
                 &hub.state,
                 every,
                 &hooks,

@@ -208,6 +208,11 @@ struct QueryArgs {
     /// Show person counts below 5 (operators authorised to see them only).
     #[arg(long)]
     no_suppress: bool,
+    /// Figures by the structure in force on the records' dates ("theo địa
+    /// giới tại thời điểm báo cáo") instead of today's ("theo địa giới hiện
+    /// nay", the default).
+    #[arg(long)]
+    as_recorded: bool,
     #[command(subcommand)]
     question: QueryCmd,
 }
@@ -331,6 +336,7 @@ fn exit_code(e: &HubError) -> u8 {
         HubError::Config { .. }
         | HubError::Tls(_)
         | HubError::Topology(_)
+        | HubError::History(_)
         | HubError::Web(WebError::Exposed { .. } | WebError::NoTls | WebError::Tokens(_)) => {
             EXIT_USAGE
         }
@@ -380,7 +386,14 @@ async fn query(args: &QueryArgs, lang: Lang) -> u8 {
     };
     let endpoint = &args.conn.endpoint;
     let answer = match sync178_node::cli::connect_hub(endpoint, &tls, args.conn.node).await {
-        Ok(channel) => cli::query(channel, endpoint, &args.question, args.no_suppress).await,
+        Ok(channel) => {
+            let view = if args.as_recorded {
+                sync178_hub::state::View::AsRecorded
+            } else {
+                sync178_hub::state::View::Today
+            };
+            cli::query(channel, endpoint, &args.question, args.no_suppress, view).await
+        }
         Err(e) => Err(e),
     };
     let answer = match answer {
@@ -539,14 +552,16 @@ fn endpoints(
 async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
     use sync178_hub::reconcile::{EXIT_CANNOT_RUN, projections, tiers};
     init_tracing(LevelFilter::WARN, false);
-    let topology = match sync178_shared::topology::Topology::from_csv_path(&args.topology) {
-        Ok(t) => std::sync::Arc::new(t),
+    let history = match sync178_shared::history::History::from_path(&args.topology) {
+        Ok(h) => h,
         Err(e) => {
             eprintln!("reconcile: {e}");
             return EXIT_CANNOT_RUN;
         }
     };
-    let Some(&province) = topology.roots().first() else {
+    let topology = std::sync::Arc::new(history.topology().clone());
+    let today = history.today().edition();
+    let Some(&province) = topology.roots().iter().find(|u| u.edition() == today) else {
         eprintln!("reconcile: {} has no province", args.topology.display());
         return EXIT_CANNOT_RUN;
     };
@@ -601,7 +616,7 @@ async fn reconcile(args: ReconcileArgs, lang: Lang) -> u8 {
             }
         }
         ReconcileJob::Projections { hub, node } => {
-            match projections::check_projections(&hub, &node, province, &tls, &topology).await {
+            match projections::check_projections(&hub, &node, province, &tls, &history).await {
                 Ok(r) => {
                     print(
                         r.render_text(),

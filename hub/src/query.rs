@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use sync178_shared::period::Period;
+use sync178_shared::history::History;
+use sync178_shared::period::{Date, Period};
 use sync178_shared::proto::v1::query_server::Query;
 use sync178_shared::proto::v1::{
     BreakdownRequest, BreakdownResponse, CompletenessRequest, CompletenessResponse, KpiRequest,
     KpiResponse, KpiValue, Metric, OriginLag, ProjectionDigest, Rollup, RollupRequest,
     RollupResponse, StateDigestRequest, StateDigestResponse, SyncStatusRequest, SyncStatusResponse,
-    UnitActivity, UnitInfo, UnitsRequest, UnitsResponse,
+    UnitActivity, UnitInfo, UnitsRequest, UnitsResponse, View as ProtoView,
 };
 use sync178_shared::tls::{Role, peer_identity};
 use sync178_shared::topology::Topology;
@@ -21,7 +22,7 @@ use tonic::{Request, Response, Status};
 use crate::Hub;
 use crate::follower::NodeHeads;
 use crate::kpi::{self, SUPPRESS_BELOW};
-use crate::state::{OriginSeen, State, metric, metric_names};
+use crate::state::{OriginSeen, State, View, metric, metric_names};
 
 /// A query that cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +38,18 @@ pub enum QueryError {
     /// A unit not in the topology.
     #[error("unit {0} is not in this hub's topology")]
     UnknownUnit(String),
+    /// A unit of another structure than the one the query is read by: an
+    /// old unit asked by today's structure, or a unit not yet (or no
+    /// longer) in force in the period asked by the structure of the time.
+    #[error("{unit} ({name}) {reason}")]
+    OtherStructure {
+        /// The unit.
+        unit: String,
+        /// Its name.
+        name: String,
+        /// Why, and which units to ask instead.
+        reason: String,
+    },
     /// Nothing was recorded for the unit in the period: not a table of zeros.
     #[error("no events recorded for {unit} ({name}) in {period}")]
     NoData {
@@ -53,9 +66,9 @@ impl From<QueryError> for Status {
     fn from(e: QueryError) -> Status {
         match e {
             QueryError::Invalid { .. } => Status::invalid_argument(e.to_string()),
-            QueryError::UnknownUnit(_) | QueryError::NoData { .. } => {
-                Status::not_found(e.to_string())
-            }
+            QueryError::UnknownUnit(_)
+            | QueryError::NoData { .. }
+            | QueryError::OtherStructure { .. } => Status::not_found(e.to_string()),
         }
     }
 }
@@ -70,6 +83,94 @@ pub fn unit(topo: &Topology, s: &str) -> Result<UnitId, QueryError> {
         return Err(QueryError::UnknownUnit(s.to_string()));
     }
     Ok(u)
+}
+
+/// Reads a unit id an operator typed, for figures of `p` by `view`: a bare
+/// id is read in today's listing (by today's structure) or in the listing
+/// in force at the period's end (by the structure of the time). Refuses,
+/// naming the units to ask instead, an old unit by today's structure and a
+/// unit not in force during `p` by the structure of the time.
+pub fn unit_in(history: &History, view: View, s: &str, p: Period) -> Result<UnitId, QueryError> {
+    let topo = history.topology();
+    let last = match view {
+        View::Today => Date::MAX,
+        View::AsRecorded => p.last_day(),
+    };
+    let u = history
+        .read_for_operator(s, last)
+        .map_err(|e| QueryError::Invalid {
+            field: "unit",
+            reason: format!("{e}"),
+        })?;
+    if !topo.contains(u) {
+        return Err(QueryError::UnknownUnit(s.to_string()));
+    }
+    let list = |units: &[UnitId]| {
+        units
+            .iter()
+            .map(|u| format!("{u} ({})", name(topo, *u)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let other = |reason: String| QueryError::OtherStructure {
+        unit: u.to_string(),
+        name: name(topo, u),
+        reason,
+    };
+    match view {
+        View::Today if u.edition() != history.today().edition() => {
+            let place = history.today_path(u);
+            Err(other(format!(
+                "is not a unit of today's structure; its records count today for {}; \
+                 ask for it by the structure at the time of the records",
+                place
+                    .first()
+                    .map_or_else(|| "no unit".to_string(), |p| list(&[*p]))
+            )))
+        }
+        View::AsRecorded => {
+            let listing = history.listing(u.edition());
+            let in_force = listing.is_some_and(|l| {
+                l.from().is_none_or(|f| f <= p.last_day())
+                    && l.until().is_none_or(|t| p.first_day() <= t)
+            });
+            if in_force {
+                return Ok(u);
+            }
+            let before = history.predecessors(u);
+            let instead = if before.is_empty() {
+                history.today_path(u).into_iter().take(1).collect()
+            } else {
+                before.to_vec()
+            };
+            Err(other(format!(
+                "was not in force in {p}; by the structure of that time ask for {}",
+                list(&instead)
+            )))
+        }
+        View::Today => Ok(u),
+    }
+}
+
+/// Parses a view: `today` / `hien-nay`, `as-recorded` / `bao-cao`; empty is today.
+pub fn view(s: &str) -> Result<View, QueryError> {
+    match s {
+        "" | "today" | "hien-nay" => Ok(View::Today),
+        "as-recorded" | "bao-cao" => Ok(View::AsRecorded),
+        other => Err(QueryError::Invalid {
+            field: "view",
+            reason: format!("{other:?} is not a view: today (hien-nay) or as-recorded (bao-cao)"),
+        }),
+    }
+}
+
+/// The view a request names.
+pub fn view_of(v: i32) -> View {
+    if v == ProtoView::AsRecorded as i32 {
+        View::AsRecorded
+    } else {
+        View::Today
+    }
 }
 
 /// Parses a period ("2024", "2024-H1", "2024-Q3", "2024-03").
@@ -356,10 +457,18 @@ impl Query for QueryService {
         self.check(&req)?;
         let r = req.into_inner();
         let h = &self.hub;
-        let u = unit(&h.topology, &r.unit)?;
+        let v = view_of(r.view);
+        let year = i32::try_from(r.year).unwrap_or(i32::MAX);
+        let p = Period::Year { year }
+            .validate()
+            .map_err(|e| QueryError::Invalid {
+                field: "year",
+                reason: e.to_string(),
+            })?;
+        let u = unit_in(&h.history, v, &r.unit, p)?;
         let s = h.read();
         Ok(Response::new(kpis(
-            &s,
+            s.view(v),
             &h.topology,
             u,
             r.year,
@@ -375,11 +484,12 @@ impl Query for QueryService {
         self.check(&req)?;
         let r = req.into_inner();
         let h = &self.hub;
-        let u = unit(&h.topology, &r.unit)?;
+        let v = view_of(r.view);
         let p = period(&r.period)?;
+        let u = unit_in(&h.history, v, &r.unit, p)?;
         let s = h.read();
         Ok(Response::new(RollupResponse {
-            rollup: Some(rollup(&s, &h.topology, u, p, r.no_suppress)?),
+            rollup: Some(rollup(s.view(v), &h.topology, u, p, r.no_suppress)?),
         }))
     }
 
@@ -390,11 +500,12 @@ impl Query for QueryService {
         self.check(&req)?;
         let r = req.into_inner();
         let h = &self.hub;
-        let u = unit(&h.topology, &r.unit)?;
+        let v = view_of(r.view);
         let p = period(&r.period)?;
+        let u = unit_in(&h.history, v, &r.unit, p)?;
         let s = h.read();
         Ok(Response::new(breakdown(
-            &s,
+            s.view(v),
             &h.topology,
             u,
             p,
@@ -410,9 +521,15 @@ impl Query for QueryService {
         self.check(&req)?;
         let r = req.into_inner();
         let h = &self.hub;
-        let u = unit(&h.topology, &r.unit)?;
+        let v = view_of(r.view);
         let p = period(&r.period)?;
-        Ok(Response::new(completeness(&h.read(), &h.topology, u, p)))
+        let u = unit_in(&h.history, v, &r.unit, p)?;
+        Ok(Response::new(completeness(
+            h.read().view(v),
+            &h.topology,
+            u,
+            p,
+        )))
     }
 
     async fn sync_status(

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 use serde::{Deserialize, Serialize};
+use sync178_shared::history::History;
 use sync178_shared::period::{Date, Period, parse_date};
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::{
@@ -338,6 +339,93 @@ pub struct State {
     /// as `kpi_index`, so a replay checks them too; tests also check them
     /// against [`KpiIndex::build`]).
     pub index: KpiIndex,
+    /// The same events by today's structure (each event's unit replaced by
+    /// its place in today's listing), kept when the history has more than
+    /// one listing; `None` when today's structure is the only one.
+    pub today: Option<Box<State>>,
+    /// Fingerprint of the history the state was built with: a state built
+    /// with other listings or merges is rebuilt from the feed.
+    pub history: [u8; 32],
+}
+
+/// Which structure figures are read by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum View {
+    /// By today's structure: records of units that merged count for the
+    /// units that took their place ("theo địa giới hiện nay"). The default.
+    #[default]
+    Today,
+    /// By the structure in force on the records' dates ("theo địa giới tại
+    /// thời điểm báo cáo").
+    AsRecorded,
+}
+
+/// How the units named in events are read: in the history's listing in
+/// force on each event's date, and, for [`View::Today`], moved to their
+/// place in today's structure. A bare topology reads ids as they are.
+#[derive(Debug, Clone, Copy)]
+pub struct Places<'a> {
+    topo: &'a Topology,
+    history: Option<&'a History>,
+    view: View,
+}
+
+impl<'a> From<&'a Topology> for Places<'a> {
+    fn from(topo: &'a Topology) -> Self {
+        Places {
+            topo,
+            history: None,
+            view: View::AsRecorded,
+        }
+    }
+}
+
+impl<'a> From<&'a History> for Places<'a> {
+    fn from(history: &'a History) -> Self {
+        Places {
+            topo: history.topology(),
+            history: Some(history),
+            view: View::AsRecorded,
+        }
+    }
+}
+
+impl<'a> Places<'a> {
+    /// The union of every listing's units.
+    pub fn topology(&self) -> &'a Topology {
+        self.topo
+    }
+
+    fn in_view(self, view: View) -> Self {
+        Places { view, ..self }
+    }
+
+    /// The unit and day an event names, read as this view reads them.
+    fn resolve(&self, unit: &str, occurred_on: &str) -> Result<(UnitId, Day), Skip> {
+        let d =
+            parse_date(occurred_on).map_err(|e| Skip::BadEnvelope(format!("occurred_on: {e}")))?;
+        let Some(history) = self.history else {
+            let u: UnitId = unit
+                .parse()
+                .map_err(|e| Skip::BadEnvelope(format!("unit: {e}")))?;
+            if !self.topo.contains(u) {
+                return Err(Skip::BadEnvelope(format!(
+                    "unit {u} is not in the topology"
+                )));
+            }
+            return Ok((u, day(d)));
+        };
+        let u = history
+            .read(unit, d)
+            .map_err(|e| Skip::BadEnvelope(format!("unit: {e}")))?;
+        let u = match self.view {
+            View::AsRecorded => u,
+            View::Today => *history.today_path(u).first().ok_or_else(|| {
+                Skip::BadEnvelope(format!("unit {u} has no place in today's structure"))
+            })?,
+        };
+        Ok((u, day(d)))
+    }
 }
 
 /// Why an event was skipped rather than applied.
@@ -391,11 +479,65 @@ struct Fact<'a> {
 }
 
 impl State {
-    /// Applies the event at `position` (must be the checkpoint). Returns
-    /// whether it was skipped, and why; either way the checkpoint moves on.
-    pub fn apply(
+    /// An empty state for `history`: with a today's-structure view when the
+    /// history has more than one listing.
+    pub fn new(history: &History) -> State {
+        State {
+            today: (history.listings().len() > 1).then(Box::default),
+            history: history.fingerprint(),
+            ..State::default()
+        }
+    }
+
+    /// Whether this state was built with `history` (else it is rebuilt).
+    pub fn is_built_with(&self, history: &History) -> bool {
+        self.history == history.fingerprint()
+            && self.today.is_some() == (history.listings().len() > 1)
+    }
+
+    /// The figures of `view` (as recorded when there is only one structure).
+    pub fn view(&self, view: View) -> &State {
+        match (view, &self.today) {
+            (View::Today, Some(today)) => today,
+            _ => self,
+        }
+    }
+
+    /// Applies the event at `position` (must be the checkpoint), in every
+    /// view. Returns whether it was skipped, and why; either way the
+    /// checkpoint moves on.
+    pub fn apply<'a>(
         &mut self,
-        topo: &Topology,
+        places: impl Into<Places<'a>>,
+        position: u64,
+        ev: &Event,
+        received_at: i64,
+        fetch: &mut dyn Fetch,
+    ) -> Result<(), Skip> {
+        let places = places.into();
+        if let Some(today) = &mut self.today {
+            // Skips are the as-recorded view's to report: a unit that reads
+            // there has a place today unless the merge table is broken.
+            let _ = today.apply_view(
+                places.in_view(View::Today),
+                position,
+                ev,
+                received_at,
+                fetch,
+            );
+        }
+        self.apply_view(
+            places.in_view(View::AsRecorded),
+            position,
+            ev,
+            received_at,
+            fetch,
+        )
+    }
+
+    fn apply_view(
+        &mut self,
+        places: Places<'_>,
         position: u64,
         ev: &Event,
         received_at: i64,
@@ -403,7 +545,7 @@ impl State {
     ) -> Result<(), Skip> {
         debug_assert_eq!(position, self.checkpoint);
         self.checkpoint = position + 1;
-        let r = self.apply_inner(topo, ev, fetch);
+        let r = self.apply_inner(places, ev, fetch);
         if let Ok(origin) = ev.origin.parse::<UnitId>() {
             let seen = self.origins.entry(origin).or_default();
             seen.last_seq = seen.last_seq.max(ev.seq);
@@ -418,10 +560,11 @@ impl State {
 
     fn apply_inner(
         &mut self,
-        topo: &Topology,
+        places: Places<'_>,
         ev: &Event,
         fetch: &mut dyn Fetch,
     ) -> Result<(), Skip> {
+        let topo = places.topology();
         if ev.schema > CURRENT_SCHEMA {
             return Err(Skip::NewerSchema(ev.schema));
         }
@@ -433,7 +576,7 @@ impl State {
             origin,
             seq: ev.seq,
         };
-        let (unit, day) = envelope(topo, &ev.unit, &ev.occurred_on)?;
+        let (unit, day) = places.resolve(&ev.unit, &ev.occurred_on)?;
         let body = ev
             .body
             .as_ref()
@@ -442,7 +585,7 @@ impl State {
         match &body.kind {
             Some(Kind::EventVoided(v)) => {
                 let (target, current) =
-                    self.current(topo, origin, &v.target_id, v.target_seq, fetch)?;
+                    self.current(places, origin, &v.target_id, v.target_seq, fetch)?;
                 let Some((tu, td, tbody)) = current else {
                     return Err(Skip::BadCorrection("target already voided".into()));
                 };
@@ -470,7 +613,7 @@ impl State {
             }
             Some(Kind::EventCorrected(c)) => {
                 let (target, current) =
-                    self.current(topo, origin, &c.target_id, c.target_seq, fetch)?;
+                    self.current(places, origin, &c.target_id, c.target_seq, fetch)?;
                 let new_body = c
                     .body
                     .as_deref()
@@ -484,7 +627,7 @@ impl State {
                         "a replacement cannot be a void or correction".into(),
                     ));
                 }
-                let (nu, nd) = envelope(topo, &c.unit, &c.occurred_on)?;
+                let (nu, nd) = places.resolve(&c.unit, &c.occurred_on)?;
                 if let Some((tu, td, tbody)) = current {
                     self.contribute(
                         topo,
@@ -541,7 +684,7 @@ impl State {
     /// (None when voided).
     fn current(
         &self,
-        topo: &Topology,
+        places: Places<'_>,
         origin: UnitId,
         target_id: &[u8],
         target_seq: u64,
@@ -586,7 +729,7 @@ impl State {
                 "the target is itself a void or correction".into(),
             ));
         }
-        let (u, d) = envelope(topo, &t.unit, &t.occurred_on)?;
+        let (u, d) = places.resolve(&t.unit, &t.occurred_on)?;
         Ok((
             EvKey {
                 origin,
@@ -851,6 +994,10 @@ impl State {
             ("overrides", h(&p.overrides)),
             ("kpi_index", h(&self.index)),
         ];
+        let mut parts = parts;
+        if let Some(today) = &self.today {
+            parts.push(("today", today.digest().0));
+        }
         let mut all = blake3::Hasher::new();
         all.update(&self.checkpoint.to_be_bytes());
         for (_, d) in &parts {
@@ -874,19 +1021,6 @@ fn edit<T>(v: &mut Vec<T>, sign: i64, entry: T, is: impl Fn(&T) -> bool) {
     } else if let Some(i) = v.iter().position(is) {
         v.remove(i);
     }
-}
-
-fn envelope(topo: &Topology, unit: &str, occurred_on: &str) -> Result<(UnitId, Day), Skip> {
-    let u: UnitId = unit
-        .parse()
-        .map_err(|e| Skip::BadEnvelope(format!("unit: {e}")))?;
-    if !topo.contains(u) {
-        return Err(Skip::BadEnvelope(format!(
-            "unit {u} is not in the topology"
-        )));
-    }
-    let d = parse_date(occurred_on).map_err(|e| Skip::BadEnvelope(format!("occurred_on: {e}")))?;
-    Ok((u, day(d)))
 }
 
 /// Labels for enum breakdown metrics, for queries.

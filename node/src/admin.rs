@@ -7,7 +7,7 @@ use std::sync::Arc;
 use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::admin_server::Admin;
 use sync178_shared::proto::v1::{
-    BackupChunk, BackupRequest, LinkState, OriginStatus, StatusRequest, StatusResponse,
+    BackupChunk, BackupRequest, LinkState, OriginStatus, Retirement, StatusRequest, StatusResponse,
     UplinkStatus, VerifyRequest, VerifyResponse,
 };
 use sync178_shared::tls::{Role, peer_identity};
@@ -65,6 +65,30 @@ pub(crate) fn verify(ctx: &Ctx) -> Result<VerifyResponse, LogError> {
     }
 }
 
+/// Whether the node may be retired, for a unit of a listing no longer in
+/// force: its parent holds everything (`backlog` 0, as acknowledged).
+fn retirement(ctx: &Ctx, backlog: u64, confirmed: bool) -> Option<Retirement> {
+    let history = &ctx.history;
+    if !history.is_retired(ctx.unit) {
+        return None;
+    }
+    let until = history
+        .listing(ctx.unit.edition())
+        .and_then(|l| l.until())
+        .map(sync178_shared::period::format_date)
+        .unwrap_or_default();
+    Some(Retirement {
+        until,
+        parent: ctx
+            .parent
+            .as_ref()
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default(),
+        not_held: backlog,
+        confirmed,
+    })
+}
+
 /// The status of the node behind `ctx`.
 pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
     let heads = ctx.log.heads();
@@ -106,9 +130,15 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
             recovered: uplink.recovered,
         },
     };
+    let confirmed = ctx.parent.is_some() && uplink.state == LinkState::Live as i32;
     StatusResponse {
         unit: ctx.unit.to_string(),
-        name: ctx.topology.name(ctx.unit).unwrap_or_default().to_string(),
+        name: ctx
+            .history
+            .topology()
+            .name(ctx.unit)
+            .unwrap_or_default()
+            .to_string(),
         log_length: ctx.log.len(),
         origins,
         uplink: Some(uplink),
@@ -119,6 +149,7 @@ pub(crate) fn status(ctx: &Ctx) -> StatusResponse {
         revocation_error: ctx.revocations.last_error(),
         recording_closed: ctx.log.gate().map(|g| g.reason).unwrap_or_default(),
         store_notices: ctx.log.notices().to_vec(),
+        retirement: retirement(ctx, backlog, confirmed),
     }
 }
 

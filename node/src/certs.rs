@@ -433,7 +433,9 @@ impl fmt::Display for IssueReport {
 
 /// Where [`issue_province`] puts the certificate of `id` under `out`:
 /// `<unit>/node` and `<unit>/recorder`, `hub/hub`, `operator/operator`, all
-/// with the CA at `out/ca.pem`.
+/// with the CA at `out/ca.pem`. A province of a later listing (one CA may
+/// serve a province across a reform) has `hub-<unit>/hub` and
+/// `operator-<unit>/operator`, e.g. `hub-p33@2025/hub.pem`.
 pub fn province_files(out: &Path, id: Identity) -> TlsFiles {
     let (dir, stem) = layout(out, id);
     CertPaths::new(&dir, stem).with_ca(out.join(CA_CERT_FILE))
@@ -442,7 +444,13 @@ pub fn province_files(out: &Path, id: Identity) -> TlsFiles {
 pub(crate) fn layout(out: &Path, id: Identity) -> (PathBuf, &'static str) {
     match id.role {
         Role::Node | Role::Recorder => (out.join(id.unit.to_string()), id.role.as_str()),
-        Role::Hub | Role::Operator => (out.join(id.role.as_str()), id.role.as_str()),
+        Role::Hub | Role::Operator if id.unit.edition().is_first() => {
+            (out.join(id.role.as_str()), id.role.as_str())
+        }
+        Role::Hub | Role::Operator => (
+            out.join(format!("{}-{}", id.role.as_str(), id.unit)),
+            id.role.as_str(),
+        ),
     }
 }
 

@@ -719,6 +719,26 @@ pub fn render_status(s: &StatusResponse, lang: Lang, now_ms: i64) -> String {
     for n in &s.store_notices {
         let _ = writeln!(out, "{}: {n}", t(lang, Msg::StoreNotice));
     }
+    if let Some(r) = &s.retirement {
+        let (msg, n) = if r.confirmed && r.not_held == 0 {
+            (Msg::RetireSafe, 0)
+        } else {
+            // Without an answer from the parent, nothing is known held.
+            (
+                Msg::RetireNotYet,
+                if r.confirmed {
+                    r.not_held
+                } else {
+                    s.log_length.max(r.not_held)
+                },
+            )
+        };
+        let text = t(lang, msg)
+            .replace("{until}", &r.until)
+            .replace("{parent}", &r.parent)
+            .replace("{n}", &n.to_string());
+        let _ = writeln!(out, "{text}");
+    }
 
     let uplink = s.uplink.clone().unwrap_or_default();
     let state = LinkState::try_from(uplink.state).unwrap_or(LinkState::Unspecified);

@@ -64,6 +64,10 @@ pub enum Msg {
     RestoredWaitsForParent,
     EventsWord,
     StoreNotice,
+    /// A unit of a listing no longer in force: safe to retire.
+    RetireSafe,
+    /// A unit of a listing no longer in force: not yet safe to retire.
+    RetireNotYet,
     Recovered,
     /// The link to the parent node.
     Uplink,
@@ -206,6 +210,14 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::StoreNotice => (
             "Phát hiện khi mở kho dữ liệu",
             "Found when opening the store",
+        ),
+        Msg::RetireSafe => (
+            "Đơn vị này không còn trong danh mục hiện hành (hết hiệu lực sau {until}); cấp trên {parent} đã giữ đủ mọi sự kiện của nút: CÓ THỂ NGỪNG nút này",
+            "This unit is no longer in the listing in force (ended after {until}); the parent {parent} holds every event of this node: SAFE TO RETIRE",
+        ),
+        Msg::RetireNotYet => (
+            "Đơn vị này không còn trong danh mục hiện hành (hết hiệu lực sau {until}); CHƯA ngừng được: cấp trên {parent} chưa xác nhận giữ {n} sự kiện — để nút chạy và kết nối",
+            "This unit is no longer in the listing in force (ended after {until}); NOT YET safe to retire: the parent {parent} has not confirmed {n} events — keep the node running and connected",
         ),
         Msg::Recovered => (
             "Sự kiện đã lấy lại từ cấp trên",

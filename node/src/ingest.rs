@@ -135,7 +135,7 @@ fn check_drafts(ctx: &Ctx, events: &mut [sync178_shared::proto::v1::Event]) -> V
         ctx.log.get_by_id(&id).ok().flatten().map(|_| ctx.unit)
     };
     let vctx = Context {
-        topology: &ctx.topology,
+        history: &ctx.history,
         origin: ctx.unit,
         today: crate::today(),
         target_origin: Some(&lookup),

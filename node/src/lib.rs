@@ -25,13 +25,14 @@ pub mod uplink;
 
 use std::sync::Arc;
 
+use sync178_shared::history::{History, HistoryError};
 use sync178_shared::log::{Log, LogError};
 use sync178_shared::proto::v1::admin_server::AdminServer;
 use sync178_shared::proto::v1::feed_server::FeedServer;
 use sync178_shared::proto::v1::ingest_server::IngestServer;
 use sync178_shared::proto::v1::sync_server::SyncServer;
 use sync178_shared::tls::{Identity, Role, TlsError};
-use sync178_shared::topology::{Topology, TopologyError};
+use sync178_shared::topology::TopologyError;
 use sync178_shared::unit::UnitId;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -75,6 +76,9 @@ pub enum NodeError {
     /// The topology could not be loaded.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// The administrative history (listings and merges) could not be loaded.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// The event log could not be opened.
     #[error(transparent)]
     Log(#[from] LogError),
@@ -102,7 +106,8 @@ pub enum NodeError {
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) unit: UnitId,
-    pub(crate) topology: Arc<Topology>,
+    /// The listings in force over time, their union and the merges.
+    pub(crate) history: Arc<History>,
     pub(crate) log: Log,
     pub(crate) state: NodeState,
     pub(crate) limits: Limits,
@@ -135,7 +140,8 @@ pub async fn run(
             reason: format!("certificate is {}, expected {want}", tls.identity),
         });
     }
-    let topology = Arc::new(Topology::from_csv_path(&config.topology)?);
+    let history = Arc::new(History::from_path(&config.topology)?);
+    let topology = history.topology();
     if !topology.contains(config.unit) {
         return Err(NodeError::Config {
             field: "unit",
@@ -147,7 +153,7 @@ pub async fn run(
         Some(p) => {
             let unit =
                 p.unit
-                    .or_else(|| topology.parent(config.unit))
+                    .or_else(|| history.parent_today(config.unit))
                     .ok_or(NodeError::Config {
                         field: "parent.unit",
                         reason: format!("{} has no parent in the topology", config.unit),
@@ -199,7 +205,7 @@ pub async fn run(
     let tasks = TaskTracker::new();
     let ctx = Arc::new(Ctx {
         unit: config.unit,
-        topology,
+        history: history.clone(),
         log,
         state: NodeState::default(),
         limits: config.limits.clone(),

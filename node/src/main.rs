@@ -216,7 +216,10 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
         config.listen,
         |listener, shutdown| sync178_node::run(config, listener, shutdown),
         |e| match e {
-            NodeError::Config { .. } | NodeError::Tls(_) | NodeError::Topology(_) => EXIT_USAGE,
+            NodeError::Config { .. }
+            | NodeError::Tls(_)
+            | NodeError::Topology(_)
+            | NodeError::History(_) => EXIT_USAGE,
             // Another node holds the log's folder.
             NodeError::Log(l) if l.to_string().contains("could not acquire lock") => {
                 daemon::EXIT_UNAVAILABLE

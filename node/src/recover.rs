@@ -37,7 +37,7 @@ pub(crate) fn serve(
         let origin: UnitId = h.origin.parse().map_err(|_| {
             Status::invalid_argument(format!("after: {:?} is not a unit id", h.origin))
         })?;
-        if !ctx.topology.is_within(origin, child) {
+        if !ctx.history.is_within(origin, child) {
             return Err(Status::permission_denied(format!(
                 "{origin} is not in the subtree of {child}"
             )));
@@ -149,7 +149,7 @@ pub(crate) async fn after_handshake(
         .await
         .map_err(|s| format!("recovery refused by the parent: {}", s.message()))?
         .into_inner();
-    let topology = ctx.topology.clone();
+    let topology = ctx.history.clone();
     let mut got = 0u64;
     while let Some(batch) = stream
         .message()

@@ -14,6 +14,7 @@ use futures::stream::FuturesOrdered;
 use futures::{Future, StreamExt};
 use sync178_shared::event::{self, Hash};
 use sync178_shared::log::{Head, LogError, RefusalKind};
+use sync178_shared::period::format_date;
 use sync178_shared::proto::v1::sync_server::Sync;
 use sync178_shared::proto::v1::{
     DigestRequest, DigestResponse, HandshakeRequest, HandshakeResponse, OriginDigest, PushAck,
@@ -47,17 +48,31 @@ impl SyncService {
         SyncService { ctx }
     }
 
-    /// The child unit behind a request, if it is a direct child node.
+    /// The child unit behind a request, if it is a direct child node in
+    /// today's structure (an old unit's node is the child of today's
+    /// province its place lies in; see [`sync178_shared::history::History::parent_today`]).
     fn child<T>(&self, req: &Request<T>) -> Result<UnitId, Status> {
         let peer = peer_identity(req)?;
         let me = self.ctx.unit;
-        if peer.role != Role::Node || self.ctx.topology.parent(peer.unit) != Some(me) {
-            tracing::warn!(%peer, unit = %me, "sync refused: not a direct child node");
-            return Err(Status::permission_denied(format!(
-                "{peer} is not a direct child node of {me}"
-            )));
+        let history = &self.ctx.history;
+        if peer.role == Role::Node && history.parent_today(peer.unit) == Some(me) {
+            return Ok(peer.unit);
         }
-        Ok(peer.unit)
+        tracing::warn!(%peer, unit = %me, "sync refused: not a direct child node");
+        let was_child = history.topology().parent(peer.unit) == Some(me);
+        let reason = match history.parent_today(peer.unit) {
+            Some(now) if peer.role == Role::Node && was_child => {
+                let listing = history.today();
+                format!(
+                    "{peer} is no longer a child node of {me}: since {} ({listing}) its \
+                     parent is {now} ({}); set [parent] in its node.toml to {now}'s node",
+                    listing.from().map(format_date).unwrap_or_default(),
+                    history.topology().name(now).unwrap_or_default(),
+                )
+            }
+            _ => format!("{peer} is not a direct child node of {me}"),
+        };
+        Err(Status::permission_denied(reason))
     }
 }
 
@@ -118,7 +133,7 @@ fn check_content(ctx: &Ctx, batch_id: u64, events: &[Bytes]) -> Result<(), PushA
             );
         };
         let vctx = Context {
-            topology: &ctx.topology,
+            history: &ctx.history,
             origin,
             today,
             target_origin: None,
@@ -151,7 +166,7 @@ impl Sync for SyncService {
         req: Request<HandshakeRequest>,
     ) -> Result<Response<HandshakeResponse>, Status> {
         let child = self.child(&req)?;
-        let topo = &self.ctx.topology;
+        let topo = &self.ctx.history;
         let heads: Vec<(UnitId, u64, Hash)> = self
             .ctx
             .log
@@ -191,7 +206,7 @@ impl Sync for SyncService {
         ctx.state.child(child, |c| c.connected = true);
         ctx.tasks.clone().spawn(async move {
             let mut inflight: FuturesOrdered<AckFuture> = FuturesOrdered::new();
-            let topo = ctx.topology.clone();
+            let topo = ctx.history.clone();
             let reason = loop {
                 tokio::select! {
                     Some(ack) = inflight.next(), if !inflight.is_empty() => {

@@ -4,6 +4,7 @@
 
 pub mod dial;
 pub mod event;
+pub mod history;
 pub mod log;
 pub mod period;
 pub mod proto;

@@ -113,9 +113,10 @@ impl fmt::Display for Identity {
 }
 
 /// The DNS name every certificate of `unit` carries and the name a client verifies,
-/// e.g. `c00292.sync178.internal`.
+/// e.g. `c00292.sync178.internal`, `c00004-2025.sync178.internal` for
+/// `c00004@2025` (a DNS label cannot hold `@`).
 pub fn dns_name(unit: UnitId) -> String {
-    format!("{unit}.{DNS_SUFFIX}")
+    format!("{}.{DNS_SUFFIX}", unit.to_string().replace('@', "-"))
 }
 
 /// Why a certificate does not name a sync178 identity.
@@ -544,6 +545,13 @@ mod tests {
     #[test]
     fn dns_name_form() {
         assert_eq!(dns_name(unit("d008")), "d008.sync178.internal");
+        assert_eq!(
+            dns_name(unit("c00004@2025")),
+            "c00004-2025.sync178.internal"
+        );
+        let new = Identity::new(unit("c00004@2025"), Role::Node);
+        assert_eq!(new.uri(), "sync178://node/c00004@2025");
+        assert_eq!(Identity::from_uri(&new.uri()), Some(new));
     }
 
     #[test]

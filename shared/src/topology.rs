@@ -646,6 +646,119 @@ impl Topology {
         })
     }
 
+    /// The same tree with every id moved into `edition`'s listing
+    /// (`c00004` → `c00004@2025`): how a listing file, whose codes carry no
+    /// edition, becomes one listing of a [`crate::history::History`].
+    pub fn in_edition(self, edition: crate::unit::Edition) -> Topology {
+        let e = |u: UnitId| u.with_edition(edition);
+        let nodes = self
+            .nodes
+            .into_iter()
+            .map(|(unit, node)| {
+                let node = Node {
+                    parent: node.parent.map(e),
+                    children: node.children.into_iter().map(e).collect(),
+                    ..node
+                };
+                (e(unit), node)
+            })
+            .collect();
+        Topology {
+            source: self.source,
+            format: self.format,
+            nodes,
+            roots: self.roots.into_iter().map(e).collect(),
+            units: self.units.into_iter().map(e).collect(),
+            rows: self.rows.into_iter().map(e).collect(),
+        }
+    }
+
+    /// One tree holding the units of several listings side by side (their
+    /// ids must differ, as ids of different editions do); each listing's
+    /// units keep their own parents. `format` is the last part's.
+    pub(crate) fn union(parts: Vec<Topology>, source: String) -> Topology {
+        let mut out = Topology {
+            source,
+            format: ListingFormat::TwoTier,
+            nodes: HashMap::new(),
+            roots: Vec::new(),
+            units: Vec::new(),
+            rows: Vec::new(),
+        };
+        for part in parts {
+            out.format = part.format;
+            out.nodes.extend(part.nodes);
+            out.roots.extend(part.roots);
+            out.units.extend(part.units);
+            out.rows.extend(part.rows);
+        }
+        out.roots.sort_unstable();
+        out.units.sort_unstable();
+        out
+    }
+
+    /// Names the input the tree was read from.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Only the units in `keep` (which must hold every kept unit's
+    /// ancestors), with children and commune counts recomputed.
+    pub(crate) fn restricted(&self, keep: &std::collections::HashSet<UnitId>) -> Topology {
+        let mut nodes: HashMap<UnitId, Node> = self
+            .nodes
+            .iter()
+            .filter(|(u, _)| keep.contains(u))
+            .map(|(u, n)| {
+                let node = Node {
+                    name: n.name.clone(),
+                    parent: n.parent,
+                    children: n
+                        .children
+                        .iter()
+                        .copied()
+                        .filter(|c| keep.contains(c))
+                        .collect(),
+                    communes: 0,
+                };
+                (*u, node)
+            })
+            .collect();
+        let rows: Vec<UnitId> = self
+            .rows
+            .iter()
+            .copied()
+            .filter(|c| keep.contains(c))
+            .collect();
+        for &commune in &rows {
+            let mut at = Some(commune);
+            while let Some(unit) = at {
+                at = nodes.get_mut(&unit).and_then(|n| {
+                    n.communes += 1;
+                    n.parent
+                });
+            }
+        }
+        Topology {
+            source: self.source.clone(),
+            format: self.format,
+            nodes,
+            roots: self
+                .roots
+                .iter()
+                .copied()
+                .filter(|r| keep.contains(r))
+                .collect(),
+            units: self
+                .units
+                .iter()
+                .copied()
+                .filter(|u| keep.contains(u))
+                .collect(),
+            rows,
+        }
+    }
+
     /// The format the listing was read in.
     pub fn format(&self) -> ListingFormat {
         self.format

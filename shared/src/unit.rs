@@ -1,9 +1,19 @@
-//! Administrative unit ids (`p01`, `d008`, `c00292`) and their levels.
+//! Administrative unit ids (`p01`, `d008`, `c00292`, `c00004@2025`) and their levels.
 //!
 //! A [`UnitId`] is a level letter plus the official, zero-padded GSO code of
-//! the unit, which is nationally unique within its level. It is stored in a
-//! `u32`: the level tag in the top byte and the code below, so that ids sort
-//! by `(level, code)` and [`UnitId::to_bytes`] gives order-preserving keys.
+//! the unit, which is nationally unique within its level *and listing*, plus
+//! the [`Edition`] of the listing it belongs to. The 2025 reform reused codes
+//! for other places (`c00004` is Phường Trúc Bạch in the 2024 listing and the
+//! merged Phường Ba Đình in the 2025 one), so a code alone does not name a
+//! place: `c00004` and `c00004@2025` are two units. The first listing (2024)
+//! is edition 0 and is written bare, so every id stored before editions
+//! existed keeps its meaning. Which listing a bare id in an event is read in
+//! is the [`crate::history`]'s business (the one in force on the event's date).
+//!
+//! An id is stored in a `u32`: the level tag in the top byte, the edition in
+//! the next 7 bits and the code in the low 17, so that ids sort by
+//! `(level, edition, code)` and [`UnitId::to_bytes`] gives order-preserving
+//! keys.
 
 use std::fmt;
 use std::str::FromStr;
@@ -110,8 +120,67 @@ impl Level {
 
 /// Bits below the level tag.
 const CODE_BITS: u32 = 24;
-/// Mask of the code part of a [`UnitId`].
-const CODE_MASK: u32 = (1 << CODE_BITS) - 1;
+/// Bits of the GSO code itself (communes need 17: codes < 100000).
+const GSO_BITS: u32 = 17;
+/// Mask of the GSO code part of a [`UnitId`].
+const GSO_MASK: u32 = (1 << GSO_BITS) - 1;
+/// Mask of the edition, once shifted down by [`GSO_BITS`].
+const EDITION_MASK: u32 = (1 << (CODE_BITS - GSO_BITS)) - 1;
+
+/// Which listing a unit belongs to, named by the year the listing came into
+/// force: 2024 (the listing before the 2025 reform, edition 0, written bare),
+/// 2025, and up to 2151 for listings not yet made. Two listings cannot come
+/// into force in the same year.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct Edition(u8);
+
+impl Edition {
+    /// The first listing, 2024: its ids are written without a suffix.
+    pub const FIRST: Edition = Edition(0);
+    /// The year of [`Edition::FIRST`].
+    pub const FIRST_YEAR: u16 = 2024;
+
+    /// The edition of a listing that came into force in `year`.
+    pub fn from_year(year: u16) -> Result<Edition, UnitError> {
+        let offset = year
+            .checked_sub(Self::FIRST_YEAR)
+            .filter(|&o| u32::from(o) <= EDITION_MASK)
+            .ok_or(UnitError::BadEdition { year })?;
+        Ok(Edition(offset as u8))
+    }
+
+    /// The year that names the edition (`2024`, `2025`, …).
+    pub fn year(self) -> u16 {
+        Self::FIRST_YEAR + u16::from(self.0)
+    }
+
+    /// Whether this is the first listing (ids written bare).
+    pub fn is_first(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Display for Edition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.year())
+    }
+}
+
+impl TryFrom<u16> for Edition {
+    type Error = UnitError;
+    fn try_from(year: u16) -> Result<Edition, UnitError> {
+        Edition::from_year(year)
+    }
+}
+
+impl From<Edition> for u16 {
+    fn from(e: Edition) -> u16 {
+        e.year()
+    }
+}
 
 /// A nationally unique administrative unit id: level letter + GSO code.
 ///
@@ -124,11 +193,29 @@ pub struct UnitId(u32);
 impl UnitId {
     /// Builds an id from a level and a GSO code that fits the level's width
     /// (province < 100, district < 1000, commune < 100000).
+    /// The id is of the first listing ([`Edition::FIRST`]).
     pub fn new(level: Level, code: u32) -> Result<UnitId, UnitError> {
+        UnitId::in_edition(level, code, Edition::FIRST)
+    }
+
+    /// Builds an id of `edition`'s listing.
+    pub fn in_edition(level: Level, code: u32, edition: Edition) -> Result<UnitId, UnitError> {
         if code >= level.code_limit() {
             return Err(UnitError::CodeTooLarge { level, code });
         }
-        Ok(UnitId((level.tag() << CODE_BITS) | code))
+        Ok(UnitId(
+            (level.tag() << CODE_BITS) | (u32::from(edition.0) << GSO_BITS) | code,
+        ))
+    }
+
+    /// The same level and code in another listing (`c00004` → `c00004@2025`).
+    pub fn with_edition(self, edition: Edition) -> UnitId {
+        UnitId((self.0 & !(EDITION_MASK << GSO_BITS)) | (u32::from(edition.0) << GSO_BITS))
+    }
+
+    /// The listing the id belongs to.
+    pub fn edition(self) -> Edition {
+        Edition(((self.0 >> GSO_BITS) & EDITION_MASK) as u8)
     }
 
     /// The level of the unit.
@@ -140,9 +227,9 @@ impl UnitId {
         }
     }
 
-    /// The GSO code, without the level letter.
+    /// The GSO code, without the level letter or edition.
     pub fn code(self) -> u32 {
-        self.0 & CODE_MASK
+        self.0 & GSO_MASK
     }
 
     /// The code zero-padded to the level's width, as in the GSO listings
@@ -161,7 +248,8 @@ impl UnitId {
     pub fn from_bytes(b: [u8; 4]) -> Option<UnitId> {
         let raw = u32::from_be_bytes(b);
         let level = Level::from_tag(raw >> CODE_BITS)?;
-        UnitId::new(level, raw & CODE_MASK).ok()
+        let edition = Edition(((raw >> GSO_BITS) & EDITION_MASK) as u8);
+        UnitId::in_edition(level, raw & GSO_MASK, edition).ok()
     }
 }
 
@@ -169,8 +257,23 @@ impl FromStr for UnitId {
     type Err = UnitError;
 
     /// Parses `p01`, `d008`, `c00292`: a lowercase level letter followed by
-    /// exactly the level's number of ASCII digits.
+    /// exactly the level's number of ASCII digits, optionally followed by
+    /// `@` and the edition's year (`c00004@2025`; `@2024` is the bare form).
     fn from_str(s: &str) -> Result<UnitId, UnitError> {
+        let (s, edition) = match s.split_once('@') {
+            None => (s, Edition::FIRST),
+            Some((id, year)) => {
+                let parsed = (year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| year.parse::<u16>().ok())
+                    .flatten();
+                let Some(year) = parsed else {
+                    return Err(UnitError::BadSuffix {
+                        input: s.to_owned(),
+                    });
+                };
+                (id, Edition::from_year(year)?)
+            }
+        };
         let mut chars = s.chars();
         let Some(first) = chars.next() else {
             return Err(UnitError::Empty);
@@ -190,7 +293,7 @@ impl FromStr for UnitId {
         let code = digits
             .bytes()
             .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
-        UnitId::new(level, code)
+        UnitId::in_edition(level, code, edition)
     }
 }
 
@@ -203,7 +306,13 @@ impl fmt::Display for UnitId {
             level.letter(),
             self.code(),
             width = level.code_width()
-        )
+        )?;
+        let edition = self.edition();
+        if edition.is_first() {
+            Ok(())
+        } else {
+            write!(f, "@{edition}")
+        }
     }
 }
 
@@ -225,7 +334,7 @@ impl<'de> serde::Deserialize<'de> for UnitId {
         impl serde::de::Visitor<'_> for Visitor {
             type Value = UnitId;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a unit id such as \"p01\", \"d008\" or \"c00292\"")
+                f.write_str("a unit id such as \"p01\", \"d008\", \"c00292\" or \"c00004@2025\"")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<UnitId, E> {
                 v.parse().map_err(E::custom)
@@ -258,6 +367,18 @@ pub enum UnitError {
         input: String,
         /// The level its letter names.
         level: Level,
+    },
+    /// The text after `@` is not a four-digit year.
+    #[error("unit id {input:?}: after @ must come the listing's year, e.g. @2025")]
+    BadSuffix {
+        /// The rejected input.
+        input: String,
+    },
+    /// A listing year sync178 cannot name (before 2024 or after 2151).
+    #[error("listing year {year} is outside 2024–2151")]
+    BadEdition {
+        /// The rejected year.
+        year: u16,
     },
     /// [`UnitId::new`] got a code wider than the level allows.
     #[error("{} code {code} does not fit in {} digits", level.name_en(), level.code_width())]
@@ -360,6 +481,60 @@ mod tests {
     }
 
     #[test]
+    fn editions_parse_display_and_order() {
+        let old: UnitId = "c00004".parse().expect("valid");
+        let new: UnitId = "c00004@2025".parse().expect("valid");
+        assert_ne!(old, new, "the same code in two listings is two units");
+        assert_eq!((old.code(), new.code()), (4, 4));
+        assert_eq!(old.edition(), Edition::FIRST);
+        assert_eq!(new.edition().year(), 2025);
+        assert_eq!(new.to_string(), "c00004@2025");
+        assert_eq!(old.with_edition(new.edition()), new);
+        assert_eq!(new.with_edition(Edition::FIRST), old);
+        assert_eq!(
+            "c00004@2024".parse::<UnitId>(),
+            Ok(old),
+            "@2024 is the bare form"
+        );
+        assert!(old < new && new < "d001".parse().expect("valid"));
+        assert_eq!(UnitId::from_bytes(new.to_bytes()), Some(new));
+        assert_eq!(
+            "p33@2151".parse::<UnitId>().map(|u| u.edition().year()),
+            Ok(2151)
+        );
+        for (input, msg) in [
+            (
+                "c00004@25",
+                r#"unit id "c00004@25": after @ must come the listing's year, e.g. @2025"#,
+            ),
+            (
+                "c00004@",
+                r#"unit id "c00004@": after @ must come the listing's year, e.g. @2025"#,
+            ),
+            (
+                "c00004@+025",
+                r#"unit id "c00004@+025": after @ must come the listing's year, e.g. @2025"#,
+            ),
+            ("c00004@2023", "listing year 2023 is outside 2024–2151"),
+            ("c00004@2152", "listing year 2152 is outside 2024–2151"),
+            (
+                "c0004@2025",
+                r#"unit id "c0004" must be c followed by exactly 5 digits"#,
+            ),
+        ] {
+            assert_eq!(
+                input.parse::<UnitId>().expect_err(input).to_string(),
+                msg,
+                "{input}"
+            );
+        }
+        let e: Edition = serde_json::from_str("2025").expect("de");
+        assert_eq!(e.year(), 2025);
+        assert_eq!(serde_json::to_string(&e).expect("ser"), "2025");
+        assert!(serde_json::from_str::<Edition>("1999").is_err());
+    }
+
+    #[test]
     fn new_checks_width() {
         assert_eq!(
             UnitId::new(Level::Province, 100)
@@ -448,19 +623,23 @@ mod tests {
     }
 
     fn any_unit() -> impl Strategy<Value = UnitId> {
-        prop_oneof![
-            (0u32..100).prop_map(|c| UnitId::new(Level::Province, c)),
-            (0u32..1000).prop_map(|c| UnitId::new(Level::District, c)),
-            (0u32..100_000).prop_map(|c| UnitId::new(Level::Commune, c)),
-        ]
-        .prop_map(|r| r.expect("code in range"))
+        let level = prop_oneof![
+            (0u32..100).prop_map(|c| (Level::Province, c)),
+            (0u32..1000).prop_map(|c| (Level::District, c)),
+            (0u32..100_000).prop_map(|c| (Level::Commune, c)),
+        ];
+        (level, 2024u16..=2151).prop_map(|((level, code), year)| {
+            let edition = Edition::from_year(year).expect("year in range");
+            UnitId::in_edition(level, code, edition).expect("code in range")
+        })
     }
 
     proptest! {
         #[test]
         fn display_parse_round_trip(id in any_unit()) {
             let s = id.to_string();
-            prop_assert_eq!(s.len(), 1 + id.level().code_width());
+            let suffix = if id.edition().is_first() { 0 } else { 5 };
+            prop_assert_eq!(s.len(), 1 + id.level().code_width() + suffix);
             prop_assert_eq!(s.parse::<UnitId>(), Ok(id));
         }
 
@@ -472,11 +651,14 @@ mod tests {
         #[test]
         fn bytes_preserve_order(a in any_unit(), b in any_unit()) {
             prop_assert_eq!(a.cmp(&b), a.to_bytes().cmp(&b.to_bytes()));
-            prop_assert_eq!(a.cmp(&b), (a.level(), a.code()).cmp(&(b.level(), b.code())));
+            prop_assert_eq!(
+                a.cmp(&b),
+                (a.level(), a.edition(), a.code()).cmp(&(b.level(), b.edition(), b.code()))
+            );
         }
 
         #[test]
-        fn parse_never_panics(s in "\\PC{0,8}") {
+        fn parse_never_panics(s in "\\PC{0,8}(@\\PC{0,5})?") {
             let _ = s.parse::<UnitId>();
         }
 

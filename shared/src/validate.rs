@@ -4,6 +4,7 @@
 use prost::Message;
 use time::macros::date;
 
+use crate::history::History;
 use crate::period::{Date, format_date, parse_date};
 use crate::proto::v1::{Agency, Level as ProtoLevel};
 use crate::proto::v1::{
@@ -16,7 +17,6 @@ use crate::proto::v1::{
     TipClosed, TipOutcome, TipReceived, TipVerified, TraineeRole, TrainingHeld, ViolationAct,
     ViolationRecorded, VolunteerTeamReported, body::Kind,
 };
-use crate::topology::Topology;
 use crate::unit::{Level, UnitId};
 
 /// Largest encoded event, in bytes.
@@ -99,8 +99,9 @@ impl ValidationError {
 /// What validation needs to know beyond the event itself.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
-    /// The admin-unit tree of the validating node.
-    pub topology: &'a Topology,
+    /// The administrative history of the validating node: a unit id is read
+    /// in the listing in force on the event's date.
+    pub history: &'a History,
     /// The unit that records (or recorded) the event.
     pub origin: UnitId,
     /// Today's date at the validating node: occurred_on may be at most one day after it.
@@ -156,8 +157,9 @@ pub fn validate_draft(ev: &Event, ctx: &Context<'_>) -> Res {
     if ev.seq != 0 {
         return fail("seq", "must be empty: the node assigns it");
     }
-    let unit = unit_field(&ev.unit, "unit", ctx)?;
-    date_field(&ev.occurred_on, "occurred_on", ctx)?;
+    parse_unit(&ev.unit, "unit")?;
+    let on = date_field(&ev.occurred_on, "occurred_on", ctx)?;
+    let unit = unit_field(&ev.unit, "unit", on, ctx)?;
     id("", "recorded_by", &ev.recorded_by)?;
     match ev.schema {
         0 | CURRENT_SCHEMA => {}
@@ -188,8 +190,9 @@ pub fn validate_stored(ev: &Event, ctx: &Context<'_>) -> Res {
     if ev.seq == 0 {
         return fail("seq", "must be at least 1");
     }
-    let unit = unit_field(&ev.unit, "unit", ctx)?;
-    date_field(&ev.occurred_on, "occurred_on", ctx)?;
+    parse_unit(&ev.unit, "unit")?;
+    let on = date_field(&ev.occurred_on, "occurred_on", ctx)?;
+    let unit = unit_field(&ev.unit, "unit", on, ctx)?;
     if ev.recorded_at <= 0 {
         return fail(
             "recorded_at",
@@ -475,16 +478,29 @@ fn parse_unit(v: &str, field: &str) -> Result<UnitId, ValidationError> {
     v.parse().or_else(|e| fail(field, format!("{e}")))
 }
 
-/// A unit id field: parses, is in the topology, and is within origin's subtree.
-fn unit_field(v: &str, field: &str, ctx: &Context<'_>) -> Result<UnitId, ValidationError> {
-    let u = parse_unit(v, field)?;
-    if !ctx.topology.contains(u) {
-        return fail(field, format!("unknown unit {u}"));
-    }
-    if !ctx.topology.is_within(u, ctx.origin) {
+/// A unit id field dated `on`: parses, exists in the listing in force that
+/// day (a bare id is read in it), and lies within origin's subtree, or, for
+/// a unit of an older listing, became part of it.
+fn unit_field(
+    v: &str,
+    field: &str,
+    on: Date,
+    ctx: &Context<'_>,
+) -> Result<UnitId, ValidationError> {
+    parse_unit(v, field)?;
+    let u = match ctx.history.read(v, on) {
+        Ok(u) => u,
+        Err(e) => return fail(field, e.to_string()),
+    };
+    if !ctx.history.is_within(u, ctx.origin) {
+        let read = if u.to_string() == v {
+            String::new()
+        } else {
+            format!(" (read as {u} on {})", format_date(on))
+        };
         return fail(
             field,
-            format!("{u} is outside the subtree of origin {}", ctx.origin),
+            format!("{v}{read} is outside the subtree of origin {}", ctx.origin),
         );
     }
     Ok(u)
@@ -853,8 +869,9 @@ fn event_voided(p: &str, b: &EventVoided, ctx: &Context<'_>) -> Res {
 
 fn event_corrected(p: &str, b: &EventCorrected, ctx: &Context<'_>) -> Res {
     target(p, &b.target_id, ctx)?;
-    let unit = unit_field(&b.unit, &at(p, "unit"), ctx)?;
-    date_field(&b.occurred_on, &at(p, "occurred_on"), ctx)?;
+    parse_unit(&b.unit, &at(p, "unit"))?;
+    let on = date_field(&b.occurred_on, &at(p, "occurred_on"), ctx)?;
+    let unit = unit_field(&b.unit, &at(p, "unit"), on, ctx)?;
     let field = at(p, "body");
     let Some(inner) = &b.body else {
         return fail(field, "must be given");
@@ -891,8 +908,10 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
     type Case = (&'static str, fn(&mut Event), Expect);
     const OK: Expect = Ok(());
 
-    fn topology() -> Topology {
-        Topology::from_csv_reader(CSV.as_bytes(), "test").expect("test topology parses")
+    fn topology() -> History {
+        let t = crate::topology::Topology::from_csv_reader(CSV.as_bytes(), "test")
+            .expect("test topology parses");
+        History::single(t).expect("one listing")
     }
 
     fn u(s: &str) -> UnitId {
@@ -1196,7 +1215,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
         let topo = topology();
         let lookup_fn = lookup;
         let ctx = Context {
-            topology: &topo,
+            history: &topo,
             origin: u(env.origin),
             today: TODAY,
             target_origin: if env.lookup { Some(&lookup_fn) } else { None },
@@ -1365,7 +1384,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
             ("unit missing", |e| e.unit.clear(), Err(("unit", "must be given"))),
             ("unit malformed", |e| e.unit = "x1".into(), Err(("unit", "must start with p, d or c"))),
             ("unit huge", |e| e.unit = long(10_000), Err(("unit", "too long for a unit id"))),
-            ("unit unknown", |e| e.unit = "c99999".into(), Err(("unit", "unknown unit c99999"))),
+            ("unit unknown", |e| e.unit = "c99999".into(), Err(("unit", "c99999 does not exist in the listing 2024 in force on 2025-06-01"))),
             ("unit outside subtree", |e| e.unit = "c11986".into(), Err(("unit", "c11986 is outside the subtree of origin d323"))),
             ("unit above origin", |e| e.unit = "p33".into(), Err(("unit", "outside the subtree"))),
             ("unit is origin", |e| e.unit = "d323".into(), OK),
@@ -1425,7 +1444,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
     fn newer_schema_is_recognisable() {
         let topo = topology();
         let ctx = Context {
-            topology: &topo,
+            history: &topo,
             origin: u("d323"),
             today: TODAY,
             target_origin: None,
@@ -1678,7 +1697,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
             ("correction target nil", |e| on_correction(e, |b| b.target_id = vec![0; 16]), Err(("body.event_corrected.target_id", "all zeros"))),
             ("correction unit missing", |e| on_correction(e, |b| b.unit.clear()), Err(("body.event_corrected.unit", "must be given"))),
             ("correction unit outside subtree", |e| on_correction(e, |b| b.unit = "c11986".into()), Err(("body.event_corrected.unit", "outside the subtree of origin d323"))),
-            ("correction unit unknown", |e| on_correction(e, |b| b.unit = "c00001".into()), Err(("body.event_corrected.unit", "unknown unit c00001"))),
+            ("correction unit unknown", |e| on_correction(e, |b| b.unit = "c00001".into()), Err(("body.event_corrected.unit", "c00001 does not exist in the listing 2024 in force on 2025-06-01"))),
             ("correction date missing", |e| on_correction(e, |b| b.occurred_on.clear()), Err(("body.event_corrected.occurred_on", "must be given"))),
             ("correction date future", |e| on_correction(e, |b| b.occurred_on = "2025-07-01".into()), Err(("body.event_corrected.occurred_on", "in the future"))),
             ("correction date before 2000", |e| on_correction(e, |b| b.occurred_on = "1990-01-01".into()), Err(("body.event_corrected.occurred_on", "before 2000-01-01"))),
@@ -1714,7 +1733,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
     fn validate_body_prefixes_the_given_path() {
         let topo = topology();
         let ctx = Context {
-            topology: &topo,
+            history: &topo,
             origin: u("d323"),
             today: TODAY,
             target_origin: None,
@@ -1755,7 +1774,7 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
         let lookup_fn = lookup;
         for origin in ["d323", "c11953", "p33"] {
             let ctx = Context {
-                topology: &topo,
+                history: &topo,
                 origin: u(origin),
                 today: TODAY,
                 target_origin: Some(&lookup_fn),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use sync178_node::config::{Config, Limits, ParentConfig, UplinkConfig};
 use sync178_node::{NodeError, certs};
+use sync178_shared::history::History;
 use sync178_shared::proto::v1::admin_client::AdminClient;
 use sync178_shared::proto::v1::feed_client::FeedClient;
 use sync178_shared::proto::v1::ingest_client::IngestClient;
@@ -79,6 +80,8 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     /// The tree.
     pub topology: Arc<Topology>,
+    /// The tree as a history of one listing (what the hub reads).
+    pub history: Arc<History>,
     /// The province (root).
     pub province: UnitId,
     topo_path: PathBuf,
@@ -111,9 +114,11 @@ impl Cluster {
                 .expect("proxy");
             proxies.insert(u, p);
         }
+        let history = Arc::new(History::single((*topology).clone()).expect("one listing"));
         let c = Cluster {
             dir,
             topology: topology.clone(),
+            history,
             province,
             topo_path,
             certs,
@@ -128,9 +133,72 @@ impl Cluster {
         c
     }
 
+    /// Moves the cluster to a history of two listings: its listing until the
+    /// day before `from`, then `listing` (a two-tier CSV) with `merges` (the
+    /// merge table between them). Issues certificates for the new
+    /// province's units and puts a proxy in front of each; running nodes
+    /// keep the history they started with until restarted, and a restarted
+    /// node of the old listing pushes to today's province.
+    pub async fn switch(&mut self, listing: &str, merges: &str, from: &str) {
+        let dir = self.dir.path();
+        std::fs::write(dir.join("listing-new.csv"), listing).expect("writes listing");
+        std::fs::write(dir.join("merges.csv"), merges).expect("writes merges");
+        let manifest = dir.join("history.toml");
+        let old_name = self
+            .topo_path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("topology file name")
+            .to_owned();
+        let year = &from[..4];
+        std::fs::write(
+            &manifest,
+            format!(
+                "[[listing]]\nedition = 2024\nfile = \"{old_name}\"\n\n\
+                 [[listing]]\nedition = {year}\nfrom = \"{from}\"\nfile = \"listing-new.csv\"\nmerges = \"merges.csv\"\n"
+            ),
+        )
+        .expect("writes history");
+        let history = History::from_path(&manifest).expect("history loads");
+        let topology = Arc::new(history.topology().clone());
+        let today = history.today().edition();
+        let province = *topology
+            .roots()
+            .iter()
+            .find(|p| p.edition() == today)
+            .expect("a province in the new listing");
+        certs::issue_province(&topology, province, &self.certs).expect("certificates");
+        let placeholder: SocketAddr = ([127, 0, 0, 1], 9).into();
+        for u in topology.subtree(province) {
+            if !self.proxies.contains_key(&u) {
+                let p = Proxy::start(placeholder, self.shutdown.clone(), &self.tasks)
+                    .await
+                    .expect("proxy");
+                self.proxies.insert(u, p);
+            }
+        }
+        self.history = Arc::new(history);
+        self.topology = topology;
+        self.province = province;
+        self.topo_path = manifest;
+    }
+
+    /// Stops `unit`'s node if it runs, and starts it with `config`.
+    pub async fn restart_with(&self, unit: UnitId, config: Config) {
+        if self.lock().contains_key(&unit) {
+            self.stop_node(unit).await;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("addr");
+        let token = CancellationToken::new();
+        let task = tokio::spawn(sync178_node::run(config, listener, token.clone()));
+        self.proxies[&unit].retarget(addr);
+        self.lock().insert(unit, RunningNode { addr, token, task });
+    }
+
     /// The config of `unit`'s node.
     pub fn config(&self, unit: UnitId) -> Config {
-        let parent = self.topology.parent(unit).map(|p| ParentConfig {
+        let parent = self.history.parent_today(unit).map(|p| ParentConfig {
             endpoint: format!("https://{}", self.proxies[&p].addr()),
             unit: Some(p),
         });
@@ -247,6 +315,22 @@ impl Cluster {
             .into_inner();
         assert!(r.rejected.is_empty(), "refused: {:?}", r.rejected);
         r.accepted
+    }
+
+    /// Submits `events` at `unit` as its recorder; the node's answer, refusals included.
+    pub async fn try_submit_events(
+        &self,
+        unit: UnitId,
+        events: Vec<Event>,
+    ) -> sync178_shared::proto::v1::SubmitResponse {
+        let ch = self
+            .channel(unit, Identity::new(unit, Role::Recorder))
+            .await;
+        IngestClient::new(ch)
+            .submit(SubmitRequest { events })
+            .await
+            .expect("submit answers")
+            .into_inner()
     }
 
     /// Submits `n` valid events at `unit` as its recorder; the node's answer as it is.

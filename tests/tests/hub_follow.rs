@@ -34,7 +34,7 @@ async fn replay(c: &Cluster, unit: UnitId) -> State {
         .collect();
     let mut fetch = |o: UnitId, s: u64| by_key.get(&(o.to_string(), s)).cloned();
     for (pos, ev) in &events {
-        let _ = state.apply(&c.topology, *pos, ev, 0, &mut fetch);
+        let _ = state.apply(&*c.topology, *pos, ev, 0, &mut fetch);
     }
     state
 }
@@ -121,6 +121,7 @@ async fn the_hub_applies_everything_once_across_a_restart_and_equals_a_replay() 
             unit: c.province.to_string(),
             period: "2024".into(),
             no_suppress: true,
+            ..Default::default()
         })
         .await
         .expect("rollup")
@@ -136,6 +137,7 @@ async fn the_hub_applies_everything_once_across_a_restart_and_equals_a_replay() 
             unit: c.province.to_string(),
             year: 2025,
             no_suppress: false,
+            ..Default::default()
         })
         .await
         .expect("kpis")

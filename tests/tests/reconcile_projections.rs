@@ -54,7 +54,7 @@ async fn an_altered_projection_is_found_and_a_silent_commune_is_listed() {
     let tls = c.files(Identity::new(c.province, Role::Operator));
     let hub_url = format!("https://{}", hub.addr);
     let node_url = format!("https://{}", c.proxy(c.province).addr());
-    let r = check_projections(&hub_url, &node_url, c.province, &tls, &c.topology)
+    let r = check_projections(&hub_url, &node_url, c.province, &tls, &c.history)
         .await
         .expect("runs");
     assert!(r.is_consistent(), "{}", r.render_text());
@@ -79,7 +79,7 @@ async fn an_altered_projection_is_found_and_a_silent_commune_is_listed() {
     drop(store);
     let hub = c.start_hub().await;
     wait_hub(&c, hub.addr, total).await;
-    let r = check_projections(&hub_url_of(&hub), &node_url, c.province, &tls, &c.topology)
+    let r = check_projections(&hub_url_of(&hub), &node_url, c.province, &tls, &c.history)
         .await
         .expect("runs");
     assert!(!r.is_consistent());

@@ -237,7 +237,7 @@ async fn replayed_kpis(c: &Cluster) -> KpiResponse {
     let mut fetch = |o: UnitId, s: u64| by_key.get(&(o.to_string(), s)).cloned();
     let mut state = State::default();
     for (pos, ev) in &events {
-        let _ = state.apply(&c.topology, *pos, ev, 0, &mut fetch);
+        let _ = state.apply(&*c.topology, *pos, ev, 0, &mut fetch);
     }
     query::kpis(&state, &c.topology, c.province, YEAR as u32, 20, false)
         .expect("kpis of the replay")

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::Serialize;
+use sync178_shared::history::History;
 use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
     CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest,
@@ -154,7 +155,7 @@ pub async fn check_projections(
     node_endpoint: &str,
     province: UnitId,
     tls: &TlsFiles,
-    topology: &Topology,
+    history: &History,
 ) -> Result<ProjectionReport, ReconcileError> {
     let mut q = QueryClient::new(channel(hub_endpoint, tls, province).await?);
     let live = q
@@ -172,7 +173,7 @@ pub async fn check_projections(
             unit: province,
             reason: e.to_string(),
         })?;
-    let replayed: State = replay(&mut source, topology, live.checkpoint)
+    let replayed: State = replay(&mut source, history, live.checkpoint)
         .await
         .map_err(|e| ReconcileError::Unreachable {
             unit: province,
@@ -207,6 +208,9 @@ pub async fn check_projections(
                     unit: unit.to_string(),
                     period: period.to_string(),
                     no_suppress: true,
+                    // The cells compared are the as-recorded view's; the
+                    // digest covers today's view as a whole.
+                    view: sync178_shared::proto::v1::View::AsRecorded as i32,
                 })
                 .await
                 .ok()
@@ -343,6 +347,7 @@ pub async fn check_completeness(
         .completeness(CompletenessRequest {
             unit: unit.to_string(),
             period: period.to_string(),
+            view: sync178_shared::proto::v1::View::Today as i32,
         })
         .await
         .map_err(err)?

@@ -20,6 +20,7 @@ use sync178_shared::unit::UnitId;
 use super::fmt::HIDDEN;
 use super::{App, Ctx};
 use crate::query::{self, QueryError};
+use crate::state::View;
 use crate::{Hub, i18n};
 
 /// Longest part of a request (its query string) quoted in an error, in characters.
@@ -52,7 +53,9 @@ pub fn error(status: StatusCode, why: &str) -> Response {
 pub fn status_of(e: &QueryError) -> StatusCode {
     match e {
         QueryError::Invalid { .. } => StatusCode::BAD_REQUEST,
-        QueryError::UnknownUnit(_) | QueryError::NoData { .. } => StatusCode::NOT_FOUND,
+        QueryError::UnknownUnit(_)
+        | QueryError::NoData { .. }
+        | QueryError::OtherStructure { .. } => StatusCode::NOT_FOUND,
     }
 }
 
@@ -82,9 +85,24 @@ pub fn unit_param(ctx: &Ctx, hub: &Hub, name: &str) -> Result<UnitId, QueryError
     }
 }
 
-/// `u` if it is in the hub's tree.
+/// `?view=`: `today` (the default) or `as-recorded`.
+pub fn view_param(ctx: &Ctx) -> Result<View, QueryError> {
+    query::view(ctx.param("view").unwrap_or(""))
+}
+
+/// `?unit=` read for figures of `p` by `view` (default: the hub's root),
+/// limited to the hub's own tree.
+pub fn unit_for(ctx: &Ctx, hub: &Hub, view: View, p: Period) -> Result<UnitId, QueryError> {
+    match ctx.param("unit") {
+        None => query::unit_in(&hub.history, view, &hub.root.to_string(), p),
+        Some(s) => within(hub, query::unit_in(&hub.history, view, s, p)?, s),
+    }
+}
+
+/// `u` if it is in the hub's tree (or, for a unit of an older listing, if
+/// its place today is).
 pub fn within(hub: &Hub, u: UnitId, s: &str) -> Result<UnitId, QueryError> {
-    if hub.topology.is_within(u, hub.root) {
+    if hub.history.is_within(u, hub.root) {
         Ok(u)
     } else {
         Err(QueryError::UnknownUnit(s.to_string()))
@@ -94,6 +112,7 @@ pub fn within(hub: &Hub, u: UnitId, s: &str) -> Result<UnitId, QueryError> {
 /// The latest year with events at the hub's root, else this year.
 pub fn default_year(hub: &Hub) -> i32 {
     let s = hub.read();
+    let s = s.view(View::Today);
     let lo = (hub.root, Period::Year { year: 0 });
     let hi = (hub.root, Period::Year { year: 9999 });
     s.proj
@@ -103,6 +122,13 @@ pub fn default_year(hub: &Hub) -> i32 {
         .map(|((_, p), _)| p.year())
         .max()
         .unwrap_or_else(|| time::OffsetDateTime::now_utc().year())
+}
+
+/// The period of a whole year.
+pub fn year_period(y: u32) -> Period {
+    Period::Year {
+        year: i32::try_from(y).unwrap_or(0),
+    }
 }
 
 /// `?period=` (default: the default year).
@@ -130,9 +156,9 @@ pub fn year_param(ctx: &Ctx, hub: &Hub) -> Result<u32, QueryError> {
 pub async fn kpis(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let y = year_param(&ctx, h)?;
-        query::kpis(&h.read(), &h.topology, u, y, h.deadline_days, false)
+        let (v, y) = (view_param(&ctx)?, year_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, year_period(y))?;
+        query::kpis(h.read().view(v), &h.topology, u, y, h.deadline_days, false)
     })())
 }
 
@@ -140,10 +166,10 @@ pub async fn kpis(State(app): State<App>, ctx: Ctx) -> Response {
 pub async fn rollup(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let p = period_param(&ctx, h)?;
+        let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, p)?;
         Ok(RollupResponse {
-            rollup: Some(query::rollup(&h.read(), &h.topology, u, p, false)?),
+            rollup: Some(query::rollup(h.read().view(v), &h.topology, u, p, false)?),
         })
     })())
 }
@@ -152,9 +178,9 @@ pub async fn rollup(State(app): State<App>, ctx: Ctx) -> Response {
 pub async fn breakdown(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let p = period_param(&ctx, h)?;
-        query::breakdown(&h.read(), &h.topology, u, p, h.deadline_days, false)
+        let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, p)?;
+        query::breakdown(h.read().view(v), &h.topology, u, p, h.deadline_days, false)
     })())
 }
 
@@ -162,9 +188,9 @@ pub async fn breakdown(State(app): State<App>, ctx: Ctx) -> Response {
 pub async fn completeness(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let p = period_param(&ctx, h)?;
-        Ok(query::completeness(&h.read(), &h.topology, u, p))
+        let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, p)?;
+        Ok(query::completeness(h.read().view(v), &h.topology, u, p))
     })())
 }
 
@@ -275,14 +301,15 @@ fn kpi_rows(lang: Lang, r: &KpiResponse, out: &mut Vec<Vec<String>>) {
 pub async fn kpis_csv(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     let r = (|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let y = year_param(&ctx, h)?;
+        let (v, y) = (view_param(&ctx)?, year_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, year_period(y))?;
         let s = h.read();
-        let own = query::kpis(&s, &h.topology, u, y, h.deadline_days, false)?;
+        let s = s.view(v);
+        let own = query::kpis(s, &h.topology, u, y, h.deadline_days, false)?;
         let year = Period::Year {
             year: i32::try_from(y).unwrap_or(0),
         };
-        let below = query::breakdown(&s, &h.topology, u, year, h.deadline_days, false)?;
+        let below = query::breakdown(s, &h.topology, u, year, h.deadline_days, false)?;
         Ok((u, own, below.child_kpis))
     })();
     let (u, own, below) = match r {
@@ -340,12 +367,12 @@ fn metric_cells(r: &Rollup, names: &[String]) -> Vec<String> {
 pub async fn breakdown_csv(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     let r = (|| {
-        let u = unit_param(&ctx, h, "unit")?;
-        let p = period_param(&ctx, h)?;
+        let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
+        let u = unit_for(&ctx, h, v, p)?;
         Ok((
             u,
             p,
-            query::breakdown(&h.read(), &h.topology, u, p, h.deadline_days, false)?,
+            query::breakdown(h.read().view(v), &h.topology, u, p, h.deadline_days, false)?,
         ))
     })();
     let (u, p, b) = match r {

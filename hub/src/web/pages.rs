@@ -26,7 +26,7 @@ use super::{App, Ctx, STYLE, api};
 use crate::i18n::{self, Msg};
 use crate::kpi;
 use crate::query::{self, QueryError};
-use crate::state::State as HubState;
+use crate::state::{State as HubState, View as Structure};
 
 /// A units whose own last event is older than this is "quiet" (amber).
 pub const QUIET_AFTER_MS: i64 = 30 * 86_400_000;
@@ -119,11 +119,14 @@ impl SortKey {
 }
 
 /// What one request of a unit's page asks for.
+#[derive(Clone)]
 struct View {
     lang: Lang,
     path: String,
     unit: UnitId,
     period: Period,
+    /// By today's structure or by the structure of the time.
+    by: Structure,
     sort: SortKey,
     desc: bool,
     chart: Kpi,
@@ -150,8 +153,19 @@ impl View {
         };
         link(
             &self.path,
-            &[("period", &p), ("sort", &s), ("dir", d), ("chart", &c)],
+            &[
+                ("period", &p),
+                ("view", view_param(self.by)),
+                ("sort", &s),
+                ("dir", d),
+                ("chart", &c),
+            ],
         )
+    }
+
+    /// This page by the other structure.
+    fn with_structure(&self, by: Structure) -> String {
+        View { by, ..self.clone() }.href(self.period, &self.sort, self.desc, self.chart)
     }
 
     fn with_period(&self, p: Period) -> String {
@@ -175,13 +189,68 @@ impl View {
     fn unit_link(&self, u: &str) -> String {
         link(
             &format!("/unit/{u}"),
-            &[("period", &self.period.to_string())],
+            &[
+                ("period", &self.period.to_string()),
+                ("view", view_param(self.by)),
+            ],
         )
     }
 }
 
+/// The `?view=` value of `by` (empty for the default).
+fn view_param(by: Structure) -> &'static str {
+    match by {
+        Structure::Today => "",
+        Structure::AsRecorded => "as-recorded",
+    }
+}
+
+/// The switch between today's structure and the structure of the time,
+/// shown when the hub's history has more than one listing.
+fn structure_switch(app: &App, v: &View) -> String {
+    if app.hub.history.listings().len() < 2 {
+        return String::new();
+    }
+    let lang = v.lang;
+    let item = |by: Structure, vi: &str, en: &str| {
+        let on = if v.by == by {
+            r#" class="on" aria-current="true""#
+        } else {
+            ""
+        };
+        format!(
+            r#"<a id="view-{id}" href="{href}"{on}>{text}</a>"#,
+            id = if by == Structure::Today {
+                "today"
+            } else {
+                "as-recorded"
+            },
+            href = esc(&v.with_structure(by)),
+            text = esc(t(lang, vi, en)),
+        )
+    };
+    format!(
+        r#"<span class="structure" role="group" aria-label="{label}">{}{}</span>"#,
+        item(
+            Structure::Today,
+            "Theo địa giới hiện nay",
+            "By today's structure"
+        ),
+        item(
+            Structure::AsRecorded,
+            "Theo địa giới tại thời điểm báo cáo",
+            "By the structure at the time"
+        ),
+        label = esc(t(lang, "Địa giới hành chính", "Administrative structure")),
+    )
+}
+
 fn view_of(app: &App, ctx: &Ctx, unit: UnitId) -> Result<View, QueryError> {
     let period = api::period_param(ctx, &app.hub)?;
+    let by = api::view_param(ctx)?;
+    // By the structure of the time, a unit not in force in the period is
+    // refused with the units to ask instead.
+    query::unit_in(&app.hub.history, by, &unit.to_string(), period)?;
     let sort = SortKey::parse(ctx.param("sort"));
     let chart = ctx
         .param("chart")
@@ -196,6 +265,7 @@ fn view_of(app: &App, ctx: &Ctx, unit: UnitId) -> Result<View, QueryError> {
         path: ctx.path.clone(),
         unit,
         period,
+        by,
         desc: ctx.param("dir") == Some("desc"),
         sort,
         chart,
@@ -422,22 +492,23 @@ fn unit_page(app: &App, ctx: &Ctx, unit: UnitId) -> Response {
         Ok(v) => v,
         Err(e) => return ctx.finish(message_page(ctx.lang, api::status_of(&e), &e.to_string())),
     };
-    let s = app.hub.read();
-    let main = unit_main(app, &s, &v);
+    let guard = app.hub.read();
+    let s = guard.view(v.by);
+    let main = unit_main(app, s, &v);
     if ctx.param("fragment") == Some("main") {
         return ctx.finish(html_response(StatusCode::OK, main));
     }
     let name = app.hub.topology.name(unit).unwrap_or_default();
-    let ys = years(app, &s, v.period.year());
+    let ys = years(app, s, v.period.year());
     let shell = Shell {
         title: format!("{name} · {} — sync178", period_label(v.lang, v.period)),
         crumbs: crumbs(app, &v),
-        picker: picker(v.lang, &ys, v.period, &|p| v.with_period(p)),
+        picker: structure_switch(app, &v) + &picker(v.lang, &ys, v.period, &|p| v.with_period(p)),
         main,
         checkpoint: s.checkpoint,
         ctx,
     };
-    drop(s);
+    drop(guard);
     ctx.finish(html_response(StatusCode::OK, page(app, shell)))
 }
 
@@ -638,6 +709,7 @@ fn unit_main(app: &App, s: &HubState, v: &View) -> String {
             &[
                 ("unit", &unit_s),
                 ("year", &year_s),
+                ("view", view_param(v.by)),
                 ("lang", t(lang, "vi", "en"))
             ]
         )),
@@ -646,6 +718,7 @@ fn unit_main(app: &App, s: &HubState, v: &View) -> String {
             &[
                 ("unit", &unit_s),
                 ("period", &period_s),
+                ("view", view_param(v.by)),
                 ("lang", t(lang, "vi", "en"))
             ]
         )),
