@@ -11,7 +11,6 @@ use sync178_node::daemon::{self, EXIT_FAILURE};
 use sync178_node::i18n::{Lang, Msg, t};
 use sync178_node::{Config, NodeError};
 use sync178_shared::tls::TlsFiles;
-use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -235,10 +234,12 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
 
 /// `certs`: issues what the province lacks and says what was created and kept.
 fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, lang: Lang) -> u8 {
-    let issued = Topology::from_csv_path(topology)
+    // A listing CSV, or a history (`history.toml`): the units of every
+    // listing, so today's province is issued beside the old units.
+    let issued = sync178_shared::history::History::from_path(topology)
         .map_err(anyhow::Error::from)
-        .and_then(|topo| {
-            sync178_node::certs::issue_province(&topo, province, out)
+        .and_then(|history| {
+            sync178_node::certs::issue_province(history.topology(), province, out)
                 .with_context(|| format!("issuing certificates of {province}"))
         });
     match issued {

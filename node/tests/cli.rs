@@ -282,6 +282,44 @@ fn has_all(text: &str, words: &[&str]) {
 }
 
 #[test]
+fn a_retired_unit_says_whether_it_is_safe_to_retire() {
+    let mut s = child_status();
+    assert!(!render_status(&s, Lang::En, NOW).contains("retire"));
+    s.retirement = Some(sync178_shared::proto::v1::Retirement {
+        until: "2025-06-30".into(),
+        parent: "p33@2025".into(),
+        not_held: 44,
+        confirmed: true,
+    });
+    let not_yet = render_status(&s, Lang::Vi, NOW);
+    assert!(
+        not_yet.contains("CHƯA ngừng được") && not_yet.contains("chưa xác nhận giữ 44 sự kiện"),
+        "{not_yet}"
+    );
+    assert!(
+        not_yet.contains("p33@2025") && not_yet.contains("2025-06-30"),
+        "{not_yet}"
+    );
+    if let Some(r) = s.retirement.as_mut() {
+        r.not_held = 0;
+    }
+    let safe = render_status(&s, Lang::En, NOW);
+    assert!(
+        safe.contains("SAFE TO RETIRE") && safe.contains("the parent p33@2025 holds every event"),
+        "{safe}"
+    );
+    // Without an answer from the parent, nothing counts as held.
+    if let Some(r) = s.retirement.as_mut() {
+        r.confirmed = false;
+    }
+    let unknown = render_status(&s, Lang::En, NOW);
+    assert!(
+        unknown.contains("NOT YET") && unknown.contains("has not confirmed 1234 events"),
+        "{unknown}"
+    );
+}
+
+#[test]
 fn status_reads_in_vietnamese_and_english() {
     let s = child_status();
     let vi = render_status(&s, Lang::Vi, NOW);
