@@ -34,6 +34,12 @@ use crate::proxy::Proxy;
 /// A province with `districts` × `communes` taken from the shipped 2024
 /// listing of Hưng Yên (p33), as CSV text.
 pub fn hung_yen(districts: usize, communes: usize) -> String {
+    province_subset("33", districts, communes)
+}
+
+/// The first `districts` districts of province `code` in the shipped 2024
+/// listing, with their first `communes` communes each, as listing CSV.
+pub fn province_subset(code: &str, districts: usize, communes: usize) -> String {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/topology/vn-admin-units-2024.csv");
     let text = std::fs::read_to_string(&path).expect("shipped listing");
@@ -43,7 +49,7 @@ pub fn hung_yen(districts: usize, communes: usize) -> String {
     let mut per: Vec<(String, usize)> = Vec::new();
     for line in lines {
         let f: Vec<&str> = line.split(',').collect();
-        if f[0] != "33" {
+        if f[0] != code {
             continue;
         }
         let d = f[2].to_string();
@@ -103,6 +109,24 @@ impl Cluster {
         let province = topology.roots()[0];
         let certs = dir.path().join("certs");
         certs::issue_province(&topology, province, &certs).expect("certificates");
+        // Other provinces of the listing (a test of a province merge runs
+        // two) get node and recorder certificates from the same CA; the hub
+        // and operator folders stay the first province's.
+        for p in topology.roots().iter().skip(1) {
+            let keep = |role: &str, back: bool| {
+                let (a, b) = (certs.join(role), certs.join(format!("{role}.first")));
+                let (from, to) = if back { (b, a) } else { (a, b) };
+                if back {
+                    let _ = std::fs::remove_dir_all(&to);
+                }
+                std::fs::rename(from, to).expect("moves the first province's folder");
+            };
+            keep("hub", false);
+            keep("operator", false);
+            certs::issue_province(&topology, *p, &certs).expect("certificates");
+            keep("hub", true);
+            keep("operator", true);
+        }
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         // A proxy in front of every unit, first pointing nowhere useful.

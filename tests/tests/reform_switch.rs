@@ -267,3 +267,117 @@ async fn a_three_tier_province_switches_to_two_tiers_losing_and_doubling_nothing
     hub.stop().await;
     c.shutdown().await;
 }
+
+/// Today's Hưng Yên for two communes of old Hưng Yên and two of Thái Bình.
+const MERGED_2025: &str = "province_code,province_name,commune_code,commune_name\n\
+33,Hưng Yên,11983,Phường Sơn Nam\n\
+33,Hưng Yên,11986,Xã Như Quỳnh\n\
+33,Hưng Yên,12472,Xã Quỳnh Phụ\n\
+33,Hưng Yên,13225,Phường Thái Bình\n";
+
+const MERGED_ROWS: &str = "old_province_code,old_district_code,old_commune_code,old_commune_name,new_province_code,new_commune_code,new_commune_name,kind,default\n\
+33,323,11950,Phường Lam Sơn,33,11983,Phường Sơn Nam,whole,yes\n\
+33,325,11986,Thị trấn Như Quỳnh,33,11986,Xã Như Quỳnh,whole,yes\n\
+34,336,12433,Phường Lê Hồng Phong,33,13225,Phường Thái Bình,whole,yes\n\
+34,338,12472,Thị trấn Quỳnh Côi,33,12472,Xã Quỳnh Phụ,whole,yes\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_province_merge_brings_the_retired_provinces_whole_logs_into_the_new_one() {
+    let thai_binh = sync178_tests::cluster::province_subset("34", 2, 1);
+    let both = hung_yen(2, 1) + thai_binh.split_once('\n').map_or("", |(_, rows)| rows);
+    let mut c = Cluster::start(&both).await;
+    let (hy, tb) = (u("p33"), u("p34"));
+    let mut want_hy = HashMap::new();
+    let mut want_tb = HashMap::new();
+    for (i, (commune, code, province)) in [
+        (u("c11950"), "c11950", hy),
+        (u("c11986"), "c11986", hy),
+        (u("c12433"), "c12433", tb),
+        (u("c12472"), "c12472", tb),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        c.submit_events(commune, events(code, "2024-04-01", 2 + i, 0))
+            .await;
+        let want = if province == hy {
+            &mut want_hy
+        } else {
+            &mut want_tb
+        };
+        want.insert(commune, 2 + i as u64);
+    }
+    c.submit_events(u("d336"), events("d336", "2024-08-01", 2, 0))
+        .await;
+    want_tb.insert(u("d336"), 2);
+    c.submit_events(tb, events("p34", "2024-09-01", 1, 0)).await;
+    want_tb.insert(tb, 1);
+    c.wait_for_heads(hy, &want_hy, WAIT).await;
+    c.wait_for_heads(tb, &want_tb, WAIT).await;
+    let (old_hy, old_tb) = (heads(&c, hy).await, heads(&c, tb).await);
+
+    // The merge: today's province node, then both old provinces hand over.
+    c.switch(MERGED_2025, MERGED_ROWS, "2025-07-01").await;
+    let p_new = u("p33@2025");
+    c.restart_with(p_new, c.config(p_new)).await;
+    for p in [hy, tb] {
+        c.restart_with(p, c.config(p)).await;
+    }
+    let all: HashMap<UnitId, u64> = want_hy
+        .iter()
+        .chain(&want_tb)
+        .map(|(k, v)| (*k, *v))
+        .collect();
+    c.wait_for_heads(p_new, &all, WAIT).await;
+    // Every origin with its chain intact: heads and hashes equal.
+    let at_new = heads(&c, p_new).await;
+    for (origin, head) in old_hy.iter().chain(&old_tb) {
+        assert_eq!(at_new.get(origin), Some(head), "{origin}");
+    }
+    assert_eq!(at_new.len(), old_hy.len() + old_tb.len());
+
+    // The new hub: 2024 by today's structure is the sum of the two old
+    // provinces' by the structure of the time, metric by metric.
+    let hub = c.start_hub().await;
+    let q = c.query(hub.addr).await;
+    let total: u64 = all.values().sum();
+    let ask = |unit: &str, view: View| {
+        let req = RollupRequest {
+            unit: unit.into(),
+            period: "2024".into(),
+            no_suppress: true,
+            view: view as i32,
+        };
+        let mut q = q.clone();
+        async move {
+            q.rollup(req)
+                .await
+                .ok()
+                .and_then(|r| r.into_inner().rollup)
+                .map(|r| {
+                    r.metrics
+                        .into_iter()
+                        .map(|m| (m.name, m.value))
+                        .collect::<HashMap<String, u64>>()
+                })
+        }
+    };
+    let start = Instant::now();
+    let today = loop {
+        if let Some(m) = ask("p33@2025", View::Today).await
+            && m.get("events") == Some(&total)
+        {
+            break m;
+        }
+        assert!(start.elapsed() < WAIT, "the hub never showed all of 2024");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let a = ask("p33", View::AsRecorded).await.expect("old Hưng Yên");
+    let b = ask("p34", View::AsRecorded).await.expect("Thái Bình");
+    for (name, v) in &today {
+        let sum = a.get(name).copied().unwrap_or(0) + b.get(name).copied().unwrap_or(0);
+        assert_eq!(*v, sum, "{name}");
+    }
+    hub.stop().await;
+    c.shutdown().await;
+}
