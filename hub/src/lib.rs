@@ -87,8 +87,6 @@ pub struct FollowStatus {
 pub struct Hub {
     /// The listings over time, the merges between them.
     pub history: Arc<History>,
-    /// Every listing's units side by side (the history's union).
-    pub topology: Arc<Topology>,
     /// The followed node's unit: the root of what the hub sees.
     pub root: UnitId,
     /// Tip-off deadline in days.
@@ -105,6 +103,11 @@ pub struct Hub {
 }
 
 impl Hub {
+    /// Every listing's units side by side (the history's union).
+    pub fn topology(&self) -> &Topology {
+        self.history.topology()
+    }
+
     /// Read access to the state.
     pub fn read(&self) -> RwLockReadGuard<'_, State> {
         follower::read(&self.state)
@@ -147,8 +150,7 @@ pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
         });
     }
     let history = Arc::new(History::from_path(&config.topology)?);
-    let topology = Arc::new(history.topology().clone());
-    if !topology.contains(config.node.unit) {
+    if !history.topology().contains(config.node.unit) {
         return Err(HubError::Config {
             field: "node.unit",
             reason: format!(
@@ -175,7 +177,6 @@ pub fn open(config: &Config) -> Result<(Arc<Hub>, LoadedTls), HubError> {
     let (changed, _) = watch::channel(state.checkpoint);
     let hub = Arc::new(Hub {
         history,
-        topology,
         root: config.node.unit,
         deadline_days: config.tipoff_deadline_days,
         data_dir: config.data_dir.clone(),

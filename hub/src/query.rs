@@ -118,16 +118,13 @@ pub fn unit_in(history: &History, view: View, s: &str, p: Period) -> Result<Unit
         reason,
     };
     match view {
-        View::Today if u.edition() != history.today().edition() => {
-            let place = history.today_path(u);
-            Err(other(format!(
-                "is not a unit of today's structure; its records count today for {}; \
+        View::Today if u.edition() != history.today().edition() => Err(other(format!(
+            "is not a unit of today's structure; its records count today for {}; \
                  ask for it by the structure at the time of the records",
-                place
-                    .first()
-                    .map_or_else(|| "no unit".to_string(), |p| list(&[*p]))
-            )))
-        }
+            history
+                .place_today(u)
+                .map_or_else(|| "no unit".to_string(), |p| list(&[p]))
+        ))),
         View::AsRecorded => {
             let listing = history.listing(u.edition());
             let in_force = listing.is_some_and(|l| {
@@ -139,7 +136,7 @@ pub fn unit_in(history: &History, view: View, s: &str, p: Period) -> Result<Unit
             }
             let before = history.predecessors(u);
             let instead = if before.is_empty() {
-                history.today_path(u).into_iter().take(1).collect()
+                history.place_today(u).into_iter().collect()
             } else {
                 before.to_vec()
             };
@@ -469,7 +466,7 @@ impl Query for QueryService {
         let s = h.read();
         Ok(Response::new(kpis(
             s.view(v),
-            &h.topology,
+            h.topology(),
             u,
             r.year,
             h.deadline_days,
@@ -489,7 +486,7 @@ impl Query for QueryService {
         let u = unit_in(&h.history, v, &r.unit, p)?;
         let s = h.read();
         Ok(Response::new(RollupResponse {
-            rollup: Some(rollup(s.view(v), &h.topology, u, p, r.no_suppress)?),
+            rollup: Some(rollup(s.view(v), h.topology(), u, p, r.no_suppress)?),
         }))
     }
 
@@ -506,7 +503,7 @@ impl Query for QueryService {
         let s = h.read();
         Ok(Response::new(breakdown(
             s.view(v),
-            &h.topology,
+            h.topology(),
             u,
             p,
             h.deadline_days,
@@ -526,7 +523,7 @@ impl Query for QueryService {
         let u = unit_in(&h.history, v, &r.unit, p)?;
         Ok(Response::new(completeness(
             h.read().view(v),
-            &h.topology,
+            h.topology(),
             u,
             p,
         )))
@@ -542,11 +539,11 @@ impl Query for QueryService {
         let u = if r.unit.is_empty() {
             h.root
         } else {
-            unit(&h.topology, &r.unit)?
+            unit(h.topology(), &r.unit)?
         };
         Ok(Response::new(sync_status(
             &h.read(),
-            &h.topology,
+            h.topology(),
             u,
             h.node_heads().as_ref(),
         )))
@@ -559,9 +556,9 @@ impl Query for QueryService {
         let u = if r.under.is_empty() {
             h.root
         } else {
-            unit(&h.topology, &r.under)?
+            unit(h.topology(), &r.under)?
         };
-        Ok(Response::new(units(&h.topology, u)))
+        Ok(Response::new(units(h.topology(), u)))
     }
 
     async fn state_digest(

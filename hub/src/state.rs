@@ -420,7 +420,7 @@ impl<'a> Places<'a> {
             .map_err(|e| Skip::BadEnvelope(format!("unit: {e}")))?;
         let u = match self.view {
             View::AsRecorded => u,
-            View::Today => *history.today_path(u).first().ok_or_else(|| {
+            View::Today => history.place_today(u).ok_or_else(|| {
                 Skip::BadEnvelope(format!("unit {u} has no place in today's structure"))
             })?,
         };

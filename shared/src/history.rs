@@ -402,7 +402,7 @@ impl History {
             if u.edition() == history.today().edition {
                 continue;
             }
-            if let Some(&t) = history.today_path(u).first()
+            if let Some(t) = history.place_today(u)
                 && t.level() == u.level()
             {
                 predecessors.entry(t).or_default().push(u);
@@ -527,33 +527,34 @@ impl History {
         self.next.get(&province)?.first().copied()
     }
 
-    /// The units of today's structure that `unit`'s records count for, the
-    /// unit's own place first, then its ancestors: a commune's default
-    /// successors followed to the last listing with their province; an
-    /// unmapped commune's, or a vanished district's, only the province.
-    /// Empty if no province could be found (a listing whose province maps
-    /// nowhere, which a valid table does not allow for mapped communes).
-    pub fn today_path(&self, unit: UnitId) -> Vec<UnitId> {
+    /// The unit of today's structure that `unit`'s records count for: a
+    /// commune's default successors followed to the last listing; an
+    /// unmapped commune's, or a vanished district's, province's place.
+    /// `None` if no province could be found (a listing whose province maps
+    /// nowhere, which a valid table does not allow).
+    pub fn place_today(&self, unit: UnitId) -> Option<UnitId> {
         let today = self.today().edition;
         let mut at = unit;
         while at.edition() < today {
             match self.step(at) {
                 Some(n) => at = n,
-                None => {
-                    // Unmapped commune: count for its province's place.
-                    let Some(province) = self.union.ancestors(unit).last() else {
-                        return Vec::new();
-                    };
-                    return self.today_path(province);
-                }
+                // Unmapped commune: count for its province's place.
+                None => return self.place_today(self.union.ancestors(unit).last()?),
             }
         }
-        if !self.union.contains(at) {
-            return Vec::new();
-        }
-        std::iter::once(at)
-            .chain(self.union.ancestors(at))
-            .collect()
+        self.union.contains(at).then_some(at)
+    }
+
+    /// [`History::place_today`] followed by its ancestors in today's
+    /// listing; empty where there is no place.
+    pub fn today_path(&self, unit: UnitId) -> Vec<UnitId> {
+        self.place_today(unit)
+            .map(|at| {
+                std::iter::once(at)
+                    .chain(self.union.ancestors(at))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The unit whose node `unit`'s node pushes to in today's structure:

@@ -535,15 +535,7 @@ impl<'a> Builder<'a> {
                 None => roots.push(unit),
             }
         }
-        for &commune in &self.rows {
-            let mut at = Some(commune);
-            while let Some(unit) = at {
-                at = nodes.get_mut(&unit).and_then(|n| {
-                    n.communes += 1;
-                    n.parent
-                });
-            }
-        }
+        count_communes(&mut nodes, &self.rows);
         Topology {
             source: source.to_owned(),
             format,
@@ -551,6 +543,19 @@ impl<'a> Builder<'a> {
             roots,
             units,
             rows: self.rows,
+        }
+    }
+}
+
+/// Adds each commune of `rows` to its own count and its ancestors'.
+fn count_communes(nodes: &mut HashMap<UnitId, Node>, rows: &[UnitId]) {
+    for &commune in rows {
+        let mut at = Some(commune);
+        while let Some(unit) = at {
+            at = nodes.get_mut(&unit).and_then(|n| {
+                n.communes += 1;
+                n.parent
+            });
         }
     }
 }
@@ -730,15 +735,7 @@ impl Topology {
             .copied()
             .filter(|c| keep.contains(c))
             .collect();
-        for &commune in &rows {
-            let mut at = Some(commune);
-            while let Some(unit) = at {
-                at = nodes.get_mut(&unit).and_then(|n| {
-                    n.communes += 1;
-                    n.parent
-                });
-            }
-        }
+        count_communes(&mut nodes, &rows);
         Topology {
             source: self.source.clone(),
             format: self.format,

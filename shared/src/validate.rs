@@ -487,7 +487,7 @@ fn unit_field(
     on: Date,
     ctx: &Context<'_>,
 ) -> Result<UnitId, ValidationError> {
-    parse_unit(v, field)?;
+    // Callers parsed `v` (its error comes before the date's).
     let u = match ctx.history.read(v, on) {
         Ok(u) => u,
         Err(e) => return fail(field, e.to_string()),

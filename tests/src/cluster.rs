@@ -329,14 +329,7 @@ impl Cluster {
 
     /// Submits `events` at `unit` as its recorder; panics on refusal.
     pub async fn submit_events(&self, unit: UnitId, events: Vec<Event>) -> Vec<Accepted> {
-        let ch = self
-            .channel(unit, Identity::new(unit, Role::Recorder))
-            .await;
-        let r = IngestClient::new(ch)
-            .submit(SubmitRequest { events })
-            .await
-            .expect("submit answers")
-            .into_inner();
+        let r = self.try_submit_events(unit, events).await;
         assert!(r.rejected.is_empty(), "refused: {:?}", r.rejected);
         r.accepted
     }

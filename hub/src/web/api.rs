@@ -81,7 +81,7 @@ fn json<T: Serialize>(r: Result<T, QueryError>) -> Response {
 pub fn unit_param(ctx: &Ctx, hub: &Hub, name: &str) -> Result<UnitId, QueryError> {
     match ctx.param(name) {
         None => Ok(hub.root),
-        Some(s) => within(hub, query::unit(&hub.topology, s)?, s),
+        Some(s) => within(hub, query::unit(hub.topology(), s)?, s),
     }
 }
 
@@ -158,7 +158,7 @@ pub async fn kpis(State(app): State<App>, ctx: Ctx) -> Response {
     json((|| {
         let (v, y) = (view_param(&ctx)?, year_param(&ctx, h)?);
         let u = unit_for(&ctx, h, v, year_period(y))?;
-        query::kpis(h.read().view(v), &h.topology, u, y, h.deadline_days, false)
+        query::kpis(h.read().view(v), h.topology(), u, y, h.deadline_days, false)
     })())
 }
 
@@ -169,7 +169,7 @@ pub async fn rollup(State(app): State<App>, ctx: Ctx) -> Response {
         let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
         let u = unit_for(&ctx, h, v, p)?;
         Ok(RollupResponse {
-            rollup: Some(query::rollup(h.read().view(v), &h.topology, u, p, false)?),
+            rollup: Some(query::rollup(h.read().view(v), h.topology(), u, p, false)?),
         })
     })())
 }
@@ -180,7 +180,7 @@ pub async fn breakdown(State(app): State<App>, ctx: Ctx) -> Response {
     json((|| {
         let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
         let u = unit_for(&ctx, h, v, p)?;
-        query::breakdown(h.read().view(v), &h.topology, u, p, h.deadline_days, false)
+        query::breakdown(h.read().view(v), h.topology(), u, p, h.deadline_days, false)
     })())
 }
 
@@ -190,7 +190,7 @@ pub async fn completeness(State(app): State<App>, ctx: Ctx) -> Response {
     json((|| {
         let (v, p) = (view_param(&ctx)?, period_param(&ctx, h)?);
         let u = unit_for(&ctx, h, v, p)?;
-        Ok(query::completeness(h.read().view(v), &h.topology, u, p))
+        Ok(query::completeness(h.read().view(v), h.topology(), u, p))
     })())
 }
 
@@ -201,7 +201,7 @@ pub async fn sync_status(State(app): State<App>, ctx: Ctx) -> Response {
         let u = unit_param(&ctx, h, "unit")?;
         Ok(query::sync_status(
             &h.read(),
-            &h.topology,
+            h.topology(),
             u,
             h.node_heads().as_ref(),
         ))
@@ -213,7 +213,7 @@ pub async fn units(State(app): State<App>, ctx: Ctx) -> Response {
     let h = &app.hub;
     json((|| {
         let u = unit_param(&ctx, h, "under")?;
-        Ok(query::units(&h.topology, u))
+        Ok(query::units(h.topology(), u))
     })())
 }
 
@@ -305,11 +305,11 @@ pub async fn kpis_csv(State(app): State<App>, ctx: Ctx) -> Response {
         let u = unit_for(&ctx, h, v, year_period(y))?;
         let s = h.read();
         let s = s.view(v);
-        let own = query::kpis(s, &h.topology, u, y, h.deadline_days, false)?;
+        let own = query::kpis(s, h.topology(), u, y, h.deadline_days, false)?;
         let year = Period::Year {
             year: i32::try_from(y).unwrap_or(0),
         };
-        let below = query::breakdown(s, &h.topology, u, year, h.deadline_days, false)?;
+        let below = query::breakdown(s, h.topology(), u, year, h.deadline_days, false)?;
         Ok((u, own, below.child_kpis))
     })();
     let (u, own, below) = match r {
@@ -372,7 +372,7 @@ pub async fn breakdown_csv(State(app): State<App>, ctx: Ctx) -> Response {
         Ok((
             u,
             p,
-            query::breakdown(h.read().view(v), &h.topology, u, p, h.deadline_days, false)?,
+            query::breakdown(h.read().view(v), h.topology(), u, p, h.deadline_days, false)?,
         ))
     })();
     let (u, p, b) = match r {

@@ -100,7 +100,7 @@ pub fn login_page(
     };
     let body = format!(
         r#"<div class="box"><div class="brand-line"><span class="mark">178</span>{}</div><h1>{}</h1>{}{form}</div>"#,
-        esc(app.hub.topology.name(app.hub.root).unwrap_or_default()),
+        esc(app.hub.topology().name(app.hub.root).unwrap_or_default()),
         t(lang, "Đăng nhập", "Sign in"),
         why.map(|w| format!(r#"<p class="err">{}</p>"#, esc(w)))
             .unwrap_or_default(),

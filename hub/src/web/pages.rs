@@ -314,7 +314,7 @@ fn lang_links(ctx: &Ctx) -> String {
 
 fn page(app: &App, s: Shell<'_>) -> String {
     let lang = s.ctx.lang;
-    let root_name = app.hub.topology.name(app.hub.root).unwrap_or_default();
+    let root_name = app.hub.topology().name(app.hub.root).unwrap_or_default();
     let mut out = String::with_capacity(s.main.len() + 16_384);
     let _ = write!(
         out,
@@ -365,7 +365,7 @@ fn page(app: &App, s: Shell<'_>) -> String {
 }
 
 fn crumbs(app: &App, v: &View) -> String {
-    let topo = &app.hub.topology;
+    let topo = app.hub.topology();
     let mut chain: Vec<UnitId> = std::iter::once(v.unit)
         .chain(topo.ancestors(v.unit))
         .take_while(|u| topo.is_within(*u, app.hub.root))
@@ -481,7 +481,7 @@ pub async fn overview(State(app): State<App>, ctx: Ctx) -> Response {
 
 /// `GET /unit/{id}`: a district's or commune's page (the root's is the overview).
 pub async fn unit(State(app): State<App>, Path(id): Path<String>, ctx: Ctx) -> Response {
-    match query::unit(&app.hub.topology, &id).and_then(|u| api::within(&app.hub, u, &id)) {
+    match query::unit(app.hub.topology(), &id).and_then(|u| api::within(&app.hub, u, &id)) {
         Ok(u) => unit_page(&app, &ctx, u),
         Err(e) => ctx.finish(message_page(ctx.lang, api::status_of(&e), &e.to_string())),
     }
@@ -498,7 +498,7 @@ fn unit_page(app: &App, ctx: &Ctx, unit: UnitId) -> Response {
     if ctx.param("fragment") == Some("main") {
         return ctx.finish(html_response(StatusCode::OK, main));
     }
-    let name = app.hub.topology.name(unit).unwrap_or_default();
+    let name = app.hub.topology().name(unit).unwrap_or_default();
     let ys = years(app, s, v.period.year());
     let shell = Shell {
         title: format!("{name} · {} — sync178", period_label(v.lang, v.period)),
@@ -690,7 +690,7 @@ fn section(id: &str, title: &str, extra: &str, body: &str) -> String {
 fn unit_main(app: &App, s: &HubState, v: &View) -> String {
     let lang = v.lang;
     let hub = &app.hub;
-    let topo = &hub.topology;
+    let topo = hub.topology();
     let name = topo.name(v.unit).unwrap_or_default();
     let plabel = period_label(lang, v.period);
     let mut m = String::new();
@@ -1288,7 +1288,7 @@ pub async fn health(State(app): State<App>, ctx: Ctx) -> Response {
         Err(e) => return ctx.finish(message_page(lang, api::status_of(&e), &e.to_string())),
     };
     let s = hub.read();
-    let topo = &hub.topology;
+    let topo = hub.topology();
     let now = f::now_ms();
     let c = query::completeness(&s, topo, unit, period);
     let mut rows: Vec<(u8, String)> = Vec::new();
