@@ -1,11 +1,21 @@
 //! `sync178-hub demo`: a whole real province on this machine in one command.
 //!
-//! Builds the province's tree from the official listing shipped in the
-//! project, issues its certificates, starts one node per unit in-process,
-//! each listening on loopback with mutual TLS exactly as in production, starts
-//! the hub, and feeds a year of activity generated from a seed. Two communes
-//! record while offline and catch up. When everything has arrived at the hub
-//! it prints the province's KPI table.
+//! By default it runs a province of today's structure through the 2025
+//! reform, built from the listings and merge table shipped in
+//! `deploy/topology/`: the old provinces that formed it (for the new Hưng
+//! Yên, old Hưng Yên and Thái Bình) record 2023, 2024 and the first half of
+//! 2025 under the old three tiers, one node per old province, district and
+//! commune; on the reform date the province switches (today's province node
+//! starts, every old node hands what it holds to it, today's communes
+//! start) and records the second half of 2025 under two tiers. One commune
+//! is offline across the switch and catches up after it. The hub follows
+//! today's province node; the demo prints the KPIs of a year by today's
+//! structure and by the structure of the time.
+//!
+//! `--listing 2024` runs the old demo: one year of one province of the 2024
+//! listing, no reform.
+//!
+//! Every node listens on loopback with mutual TLS exactly as in production.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,31 +26,44 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use sync178_node::config::{Limits, ParentConfig, UplinkConfig};
 use sync178_node::{NodeError, certs};
+use sync178_shared::history::{History, HistoryError};
+use sync178_shared::period::Date;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::ingest_client::IngestClient;
 use sync178_shared::proto::v1::{Event, KpiResponse, SubmitRequest};
 use sync178_shared::tls::{Identity, Role};
 use sync178_shared::topology::Topology;
-use sync178_shared::unit::{Level, UnitId};
+use sync178_shared::unit::{Edition, Level, UnitId};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::State;
-use crate::workload::{self, Planned, Tally};
+use crate::state::{State, View};
+use crate::workload::{self, Planned, Tally, Window};
 use crate::{Hub, HubError, query};
 
 /// The 2024 three-tier listing, shipped in the project.
 pub const LISTING_2024: &str = include_str!("../../deploy/topology/vn-admin-units-2024.csv");
+/// The 2025 two-tier listing, shipped in the project.
+pub const LISTING_2025: &str = include_str!("../../deploy/topology/vn-admin-units-2025.csv");
+/// The merge table from the 2024 listing to the 2025 one.
+pub const MERGES_2025: &str = include_str!("../../deploy/topology/vn-commune-merges-2025.csv");
+/// The manifest naming the three files above and the reform date.
+pub const HISTORY: &str = include_str!("../../deploy/topology/history.toml");
 
 /// Options of the demo.
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
-    /// Province code ("33" Hưng Yên, "01" Hà Nội).
+    /// Province code: of today's 34 provinces ("33" the new Hưng Yên, "01"
+    /// Hà Nội), or of the 2024 listing with `listing` 2024.
     pub province: String,
+    /// Which structure runs: 2025 (today's, through the reform; the
+    /// default) or 2024 (one year of the old three tiers).
+    pub listing: u16,
     /// Seed of the generated activity.
     pub seed: u64,
-    /// Year of the activity.
+    /// Year of the KPIs printed (with `listing` 2024, also the year of the
+    /// activity).
     pub year: i32,
     /// Volume multiplier (1 = a realistic commune).
     pub scale: u32,
@@ -55,9 +78,12 @@ pub struct DemoOptions {
 /// Why the demo failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// The province is not in the listing.
+    /// The province or year is not one the demo can run.
     #[error("province {0}: {1}")]
     Province(String, String),
+    /// The shipped listings could not be read.
+    #[error("shipped history: {0}")]
+    History(#[from] HistoryError),
     /// A file or folder could not be written.
     #[error("{0}: {1}")]
     Io(PathBuf, std::io::Error),
@@ -78,13 +104,205 @@ pub enum DemoError {
     Timeout(String),
 }
 
+/// The demo's figures: a year's KPIs of the province by today's structure,
+/// and of each province of the time by the structure of the time (with one
+/// listing, the same province twice).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DemoKpis {
+    /// By today's structure ("theo địa giới hiện nay").
+    pub today: KpiResponse,
+    /// By the structure of the time ("theo địa giới tại thời điểm báo
+    /// cáo"), one table per province that was in force in the year.
+    pub as_recorded: Vec<KpiResponse>,
+}
+
+/// What the demo runs, planned before anything starts: the province's
+/// history and the activity recorded before and after the reform.
+#[derive(Debug)]
+pub struct Plan {
+    /// The province's history (a province's cut of the shipped one, or one
+    /// listing).
+    pub history: History,
+    /// Today's province.
+    pub province: UnitId,
+    /// The provinces of the old structure that formed it (empty with one
+    /// listing).
+    pub old_provinces: Vec<UnitId>,
+    /// The reform date (`None` with one listing).
+    pub reform: Option<Date>,
+    /// Recorded by the old structure's units (everything, with one listing).
+    pub before: Vec<Planned>,
+    /// Recorded by today's units after the reform.
+    pub after: Vec<Planned>,
+    /// Counts of what was generated.
+    pub tally: Tally,
+}
+
+/// The shipped history (the 2024 and 2025 listings and their merge table),
+/// written into `dir` exactly as shipped and read from there: the dates are
+/// the manifest's, not the demo's.
+pub fn shipped_history(dir: &Path) -> Result<History, DemoError> {
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    for (name, text) in [
+        ("history.toml", HISTORY),
+        ("vn-admin-units-2024.csv", LISTING_2024),
+        ("vn-admin-units-2025.csv", LISTING_2025),
+        ("vn-commune-merges-2025.csv", MERGES_2025),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(io(&p))?;
+    }
+    Ok(History::from_path(&dir.join("history.toml"))?)
+}
+
+/// Plans the demo of `opts` (no file written but the shipped history in
+/// `scratch`).
+pub fn plan(opts: &DemoOptions, scratch: &Path) -> Result<Plan, DemoError> {
+    let bad = |e: String| DemoError::Province(opts.province.clone(), e);
+    match opts.listing {
+        2024 => {
+            let all = Topology::from_csv_reader(
+                LISTING_2024.as_bytes(),
+                "deploy/topology/vn-admin-units-2024.csv",
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            let province: UnitId = format!("p{:0>2}", opts.province)
+                .parse()
+                .map_err(|e| bad(format!("{e}")))?;
+            let topo = all.province(province).map_err(|e| bad(e.to_string()))?;
+            let (before, tally) = workload::year(&topo, province, opts.year, opts.seed, opts.scale);
+            Ok(Plan {
+                history: History::single(topo)?,
+                province,
+                old_provinces: Vec::new(),
+                reform: None,
+                before,
+                after: Vec::new(),
+                tally,
+            })
+        }
+        2025 => plan_today(opts, scratch),
+        other => Err(bad(format!(
+            "--listing {other}: the demo runs 2025 (today's structure) or 2024"
+        ))),
+    }
+}
+
+fn plan_today(opts: &DemoOptions, scratch: &Path) -> Result<Plan, DemoError> {
+    let bad = |e: String| DemoError::Province(opts.province.clone(), e);
+    let shipped = shipped_history(scratch)?;
+    let today = shipped.today();
+    let reform = today
+        .from()
+        .ok_or_else(|| bad("the shipped history has one listing".into()))?;
+    let province = UnitId::in_edition(
+        Level::Province,
+        opts.province
+            .parse()
+            .map_err(|_| bad("must be a province code such as 33".into()))?,
+        today.edition(),
+    )
+    .map_err(|e| bad(format!("{e}")))?;
+    if !shipped.topology().roots().contains(&province) {
+        let mut codes: Vec<String> = shipped
+            .topology()
+            .roots()
+            .iter()
+            .filter(|p| p.edition() == today.edition())
+            .map(|p| p.code_str())
+            .collect();
+        codes.sort();
+        return Err(bad(format!(
+            "not a province of today's listing; one of {}",
+            codes.join(", ")
+        )));
+    }
+    let history = shipped.province(province)?;
+    let topo = history.topology();
+    let old_provinces: Vec<UnitId> = topo
+        .roots()
+        .iter()
+        .copied()
+        .filter(|p| p.edition() == Edition::FIRST)
+        .collect();
+    let year = reform.year();
+    let last_old_day = reform.ordinal().saturating_sub(1).max(1);
+    let mut tally = Tally::default();
+    let mut add = |t: Tally| {
+        tally.events += t.events;
+        tally.inspections += t.inspections;
+        tally.awareness += t.awareness;
+        tally.tips += t.tips;
+        tally.corrections += t.corrections;
+    };
+    // The old provinces: two whole years and the first half of the reform
+    // year, under three tiers.
+    let mut before = Vec::new();
+    for &p in &old_provinces {
+        for (y, window) in [
+            (year - 2, Window::YEAR),
+            (year - 1, Window::YEAR),
+            (
+                year,
+                Window {
+                    first: 1,
+                    last: last_old_day,
+                },
+            ),
+        ] {
+            let (mut planned, t) = workload::activity(topo, p, y, window, opts.seed, opts.scale);
+            add(t);
+            // A district's own target would land, by today's structure, on
+            // today's province beside the province's own: which applies
+            // depends on which was recorded last, not something a replay
+            // of the plan can know. The demo leaves districts' targets out.
+            planned.retain(|e| {
+                !(e.at.level() == Level::District
+                    && matches!(
+                        e.draft.body.as_ref().and_then(|b| b.kind.as_ref()),
+                        Some(Kind::TargetSet(_))
+                    ))
+            });
+            before.extend(planned);
+        }
+    }
+    // Today's province: the second half of the reform year, two tiers.
+    let (after, t) = workload::activity(
+        topo,
+        province,
+        year,
+        Window {
+            first: last_old_day + 1,
+            last: 365,
+        },
+        opts.seed,
+        opts.scale,
+    );
+    add(t);
+    tally.events = (before.len() + after.len()) as u64;
+    Ok(Plan {
+        history,
+        province,
+        old_provinces,
+        reform: Some(reform),
+        before,
+        after,
+        tally,
+    })
+}
+
 /// A running demo: the nodes and the hub.
 #[derive(Debug)]
 pub struct Demo {
-    /// The province.
+    /// Today's province.
     pub province: UnitId,
-    /// Its tree.
-    pub topology: Arc<Topology>,
+    /// The provinces of the old structure that formed it (empty with one
+    /// listing).
+    pub old_provinces: Vec<UnitId>,
+    /// The reform date (`None` with one listing).
+    pub reform: Option<Date>,
+    /// Its history, as the nodes and the hub read it.
+    pub history: Arc<History>,
     /// Where the data lives.
     pub dir: PathBuf,
     /// The hub.
@@ -95,42 +313,16 @@ pub struct Demo {
     pub web_addr: SocketAddr,
     /// Events generated and submitted.
     pub tally: Tally,
+    /// Nodes that ran (every unit of every listing).
+    pub nodes_run: usize,
     /// How long it took to be ready.
     pub ready_in: Duration,
-    nodes: HashMap<UnitId, (CancellationToken, JoinHandle<Result<(), NodeError>>)>,
+    fleet: Fleet,
     hub_task: (CancellationToken, JoinHandle<Result<(), HubError>>),
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
     move |e| DemoError::Io(p.to_path_buf(), e)
-}
-
-fn node_config(
-    dir: &Path,
-    topo_path: &Path,
-    unit: UnitId,
-    parent: Option<(UnitId, String)>,
-) -> sync178_node::Config {
-    sync178_node::Config {
-        unit,
-        topology: topo_path.to_path_buf(),
-        data_dir: dir.join("nodes").join(unit.to_string()),
-        listen: ([127, 0, 0, 1], 0).into(),
-        parent: parent.map(|(u, endpoint)| ParentConfig {
-            endpoint,
-            unit: Some(u),
-        }),
-        tls: certs::province_files(&dir.join("certs"), Identity::new(unit, Role::Node)),
-        limits: Limits::default(),
-        uplink: UplinkConfig {
-            backoff_min_ms: 50,
-            backoff_max_ms: 1000,
-            // Every demo unit is new (it never recorded anywhere), and two
-            // communes start offline: they may record before first contact.
-            record_before_first_contact: true,
-            ..UplinkConfig::default()
-        },
-    }
 }
 
 fn bar(show: bool, len: u64, msg: &str) -> ProgressBar {
@@ -139,7 +331,7 @@ fn bar(show: bool, len: u64, msg: &str) -> ProgressBar {
     }
     let b = ProgressBar::new(len);
     b.set_style(
-        ProgressStyle::with_template("{msg:<34} [{bar:40}] {pos}/{len} ({elapsed})")
+        ProgressStyle::with_template("{msg:<38} [{bar:40}] {pos}/{len} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
@@ -147,180 +339,302 @@ fn bar(show: bool, len: u64, msg: &str) -> ProgressBar {
     b
 }
 
-/// Starts the whole province and feeds it a year of activity; returns once
-/// the hub has applied every event.
-pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
-    let t0 = Instant::now();
-    sync178_shared::tls::init_crypto();
-    let all = Topology::from_csv_reader(
-        LISTING_2024.as_bytes(),
-        "deploy/topology/vn-admin-units-2024.csv",
-    )
-    .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))?;
-    let province: UnitId = format!("p{:0>2}", opts.province)
-        .parse()
-        .map_err(|e| DemoError::Province(opts.province.clone(), format!("{e}")))?;
-    let topo = all
-        .province(province)
-        .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))?;
-    let topology = Arc::new(topo);
-    // A fresh folder each run: the demo's data only.
-    let dir = opts.dir.clone();
+/// The demo's nodes: one listener address per unit, and the running ones.
+#[derive(Debug)]
+struct Fleet {
+    dir: PathBuf,
+    /// Where each unit's node listens (bound up front, so every parent's
+    /// address is known before any node starts).
+    addr_of: HashMap<UnitId, SocketAddr>,
+    listeners: HashMap<UnitId, TcpListener>,
+    /// An address nothing answers at: the parent of an offline commune.
+    dead: SocketAddr,
+    running: HashMap<UnitId, (CancellationToken, JoinHandle<Result<(), NodeError>>)>,
+}
+
+impl Fleet {
+    async fn bind(dir: &Path, units: &[UnitId]) -> Result<Fleet, DemoError> {
+        let mut listeners = HashMap::new();
+        let mut addr_of = HashMap::new();
+        for u in units {
+            let l = TcpListener::bind("127.0.0.1:0").await.map_err(io(dir))?;
+            addr_of.insert(*u, l.local_addr().map_err(io(dir))?);
+            listeners.insert(*u, l);
+        }
+        let dead = TcpListener::bind("127.0.0.1:0").await.map_err(io(dir))?;
+        let dead_addr = dead.local_addr().map_err(io(dir))?;
+        drop(dead);
+        Ok(Fleet {
+            dir: dir.to_path_buf(),
+            addr_of,
+            listeners,
+            dead: dead_addr,
+            running: HashMap::new(),
+        })
+    }
+
+    /// Starts `unit`'s node reading `topology`, pushing to `parent` (or to
+    /// nowhere when `offline`), on its bound listener the first time and a
+    /// fresh port afterwards (nothing dials an old unit after the switch).
+    async fn start(
+        &mut self,
+        unit: UnitId,
+        topology: &Path,
+        parent: Option<UnitId>,
+        offline: bool,
+    ) -> Result<(), DemoError> {
+        self.stop(&[unit]).await;
+        let listener = match self.listeners.remove(&unit) {
+            Some(l) => l,
+            None => TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(io(&self.dir))?,
+        };
+        let parent = match parent {
+            Some(p) => {
+                let a = if offline {
+                    self.dead
+                } else {
+                    *self
+                        .addr_of
+                        .get(&p)
+                        .ok_or_else(|| DemoError::Node(unit, format!("no address for {p}")))?
+                };
+                Some((p, format!("https://{a}")))
+            }
+            None => None,
+        };
+        let config = sync178_node::Config {
+            unit,
+            topology: topology.to_path_buf(),
+            data_dir: self.dir.join("nodes").join(unit.to_string()),
+            listen: ([127, 0, 0, 1], 0).into(),
+            parent: parent.map(|(u, endpoint)| ParentConfig {
+                endpoint,
+                unit: Some(u),
+            }),
+            tls: certs::province_files(&self.dir.join("certs"), Identity::new(unit, Role::Node)),
+            limits: Limits::default(),
+            uplink: UplinkConfig {
+                backoff_min_ms: 50,
+                backoff_max_ms: 1000,
+                // Every demo unit is new (it never recorded anywhere), and
+                // communes start offline: they may record before first contact.
+                record_before_first_contact: true,
+                ..UplinkConfig::default()
+            },
+        };
+        let token = CancellationToken::new();
+        let task = tokio::spawn(sync178_node::run(config, listener, token.clone()));
+        self.running.insert(unit, (token, task));
+        Ok(())
+    }
+
+    /// Stops the nodes of `units` that run: all asked first, then awaited.
+    async fn stop(&mut self, units: &[UnitId]) {
+        let stopping: Vec<_> = units
+            .iter()
+            .filter_map(|u| self.running.remove(u))
+            .collect();
+        for (token, _) in &stopping {
+            token.cancel();
+        }
+        for (_, task) in stopping {
+            let _ = task.await;
+        }
+    }
+
+    /// Where `unit`'s node listened first (where the recorders submit).
+    fn addr(&self, unit: UnitId) -> Result<SocketAddr, DemoError> {
+        self.addr_of
+            .get(&unit)
+            .copied()
+            .ok_or_else(|| DemoError::Node(unit, "not in the demo".into()))
+    }
+}
+
+/// Empties a demo folder from an earlier run (and only a demo folder).
+fn fresh_dir(dir: &Path) -> Result<(), DemoError> {
     if dir.join(".sync178-demo").exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-    } else if dir.exists() && std::fs::read_dir(&dir).map_err(io(&dir))?.next().is_some() {
+        std::fs::remove_dir_all(dir).map_err(io(dir))?;
+    } else if dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some() {
         return Err(DemoError::Io(
-            dir.clone(),
+            dir.to_path_buf(),
             std::io::Error::other(
                 "folder exists and is not a demo folder; choose another with --dir",
             ),
         ));
     }
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     std::fs::write(
         dir.join(".sync178-demo"),
         b"data of sync178-hub demo; safe to delete\n",
     )
-    .map_err(io(&dir))?;
-    let topo_path = dir.join("topology.csv");
-    let mut f = std::fs::File::create(&topo_path).map_err(io(&topo_path))?;
-    topology.write_csv(&mut f).map_err(io(&topo_path))?;
-    certs::issue_province(&topology, province, &dir.join("certs"))?;
+    .map_err(io(dir))
+}
 
-    // Bind every listener first so every parent's address is known.
-    let units = topology.subtree(province);
-    let mut listeners = HashMap::new();
-    for u in &units {
-        let l = TcpListener::bind("127.0.0.1:0").await.map_err(io(&dir))?;
-        listeners.insert(*u, l);
-    }
-    let addr_of: HashMap<UnitId, SocketAddr> = listeners
-        .iter()
-        .filter_map(|(u, l)| l.local_addr().ok().map(|a| (*u, a)))
-        .collect();
-    // Two communes start offline: their parent address refuses connections.
-    let offline: Vec<UnitId> = units
+/// Starts the whole province and feeds it its activity; returns once the
+/// hub has applied every event.
+pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
+    let t0 = Instant::now();
+    sync178_shared::tls::init_crypto();
+    let dir = opts.dir.clone();
+    fresh_dir(&dir)?;
+    let plan = plan(opts, &dir.join("shipped"))?;
+    let province = plan.province;
+    // The history every node and the hub read: the province's own cut.
+    let manifest = plan.history.write(&dir.join("topology"))?;
+    certs::issue_history(&plan.history, province, &dir.join("certs"))?;
+    let topo = plan.history.topology();
+    let units: Vec<UnitId> = topo.units().collect();
+    let mut fleet = Fleet::bind(&dir, &units).await?;
+    let old: Vec<UnitId> = if plan.reform.is_some() {
+        units
+            .iter()
+            .copied()
+            .filter(|u| u.edition() == Edition::FIRST)
+            .collect()
+    } else {
+        units.clone()
+    };
+    // Two communes start offline; with a reform the second one stays
+    // offline across the switch.
+    let offline: Vec<UnitId> = old
         .iter()
         .filter(|u| u.level() == Level::Commune)
         .copied()
         .step_by(37)
         .take(2)
         .collect();
-    let dead = TcpListener::bind("127.0.0.1:0").await.map_err(io(&dir))?;
-    let dead_addr = dead.local_addr().map_err(io(&dir))?;
-    drop(dead);
-    let mut nodes = HashMap::new();
+    // Before the reform the old units' nodes read the old listing alone, as
+    // they were installed.
+    let old_listing = dir
+        .join("topology")
+        .join(format!("listing-{}.csv", Edition::FIRST.year()));
+    let old_topo = Topology::from_csv_path(&old_listing)
+        .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))?;
     let starting = bar(
         opts.progress,
-        units.len() as u64,
-        "starting nodes (mTLS, sled)",
+        old.len() as u64,
+        if plan.reform.is_some() {
+            "starting the old structure's nodes"
+        } else {
+            "starting nodes (mTLS, sled)"
+        },
     );
-    for u in &units {
-        let parent = topology.parent(*u).map(|p| {
-            let a = if offline.contains(u) {
-                dead_addr
-            } else {
-                addr_of[&p]
-            };
-            (p, format!("https://{a}"))
-        });
-        let cfg = node_config(&dir, &topo_path, *u, parent);
-        let token = CancellationToken::new();
-        let listener = listeners
-            .remove(u)
-            .ok_or_else(|| DemoError::Node(*u, "no listener".into()))?;
-        let task = tokio::spawn(sync178_node::run(cfg, listener, token.clone()));
-        nodes.insert(*u, (token, task));
+    for u in &old {
+        fleet
+            .start(*u, &old_listing, old_topo.parent(*u), offline.contains(u))
+            .await?;
         starting.inc(1);
     }
     starting.finish();
 
-    // The hub, following the province's node.
-    let hub_cfg = crate::Config {
-        data_dir: dir.join("hub"),
-        topology: topo_path.clone(),
-        listen: ([127, 0, 0, 1], 0).into(),
-        node: crate::config::NodeLink {
-            endpoint: format!("https://{}", addr_of[&province]),
-            unit: province,
-        },
-        tls: certs::province_files(&dir.join("certs"), Identity::new(province, Role::Hub)),
-        tipoff_deadline_days: 20,
-        snapshot_every_ms: 500,
-        web: None,
+    let hub_start = |fleet: &Fleet| -> Result<_, DemoError> {
+        Ok(RunningHub::start(
+            &dir,
+            &manifest,
+            province,
+            fleet.addr(province)?,
+            opts.web,
+        ))
     };
-    let (hub, tls) = crate::open(&hub_cfg)?;
-    let hub_listener = TcpListener::bind("127.0.0.1:0").await.map_err(io(&dir))?;
-    let hub_addr = hub_listener.local_addr().map_err(io(&dir))?;
-    let hub_token = CancellationToken::new();
-    let web_listener = TcpListener::bind(opts.web).await.map_err(io(&dir))?;
-    let web_addr = web_listener.local_addr().map_err(io(&dir))?;
-    let web_cfg = crate::config::WebConfig {
-        listen: web_addr,
-        ..crate::config::WebConfig::default()
-    };
-    let web_hub = hub.clone();
-    let web_token = hub_token.clone();
-    tokio::spawn(async move {
-        if let Err(e) = crate::web::serve(web_hub, web_listener, web_cfg, None, web_token).await {
-            tracing::error!(error = %e, "dashboard stopped");
-        }
-    });
-    let hub_task = tokio::spawn(crate::run_with(
-        hub.clone(),
-        tls,
-        hub_cfg,
-        hub_listener,
-        hub_token.clone(),
-    ));
-
-    // A year of activity, submitted by each unit's recorder.
-    let (planned, tally) = workload::year(&topology, province, opts.year, opts.seed, opts.scale);
-    let feeding = bar(
-        opts.progress,
-        planned.len() as u64,
-        "recording a year of activity",
-    );
-    submit_all(&dir, &addr_of, &planned, &feeding).await?;
-    feeding.finish();
-
-    // The offline communes come back: restart them with their real parent.
-    for u in &offline {
-        if let Some((token, task)) = nodes.remove(u) {
-            token.cancel();
-            let _ = task.await;
-        }
-        let listener = TcpListener::bind(addr_of[u]).await.map_err(io(&dir))?;
-        let parent = topology
-            .parent(*u)
-            .map(|p| (p, format!("https://{}", addr_of[&p])));
-        let token = CancellationToken::new();
-        let task = tokio::spawn(sync178_node::run(
-            node_config(&dir, &topo_path, *u, parent),
-            listener,
-            token.clone(),
-        ));
-        nodes.insert(*u, (token, task));
+    let mut hub = None;
+    if plan.reform.is_none() {
+        hub = Some(hub_start(&fleet)?.await?);
     }
+
+    let recording = bar(
+        opts.progress,
+        plan.before.len() as u64,
+        if let Some(r) = plan.reform {
+            format!(
+                "recording until {} (three tiers)",
+                sync178_shared::period::format_date(r.previous_day().unwrap_or(r))
+            )
+        } else {
+            "recording a year of activity".to_owned()
+        }
+        .as_str(),
+    );
+    submit_all(&dir, &fleet, &plan.before, &recording).await?;
+    recording.finish();
+
+    // The offline communes come back under the old structure: both without
+    // a reform, the first one only with a reform.
+    let back = if plan.reform.is_some() {
+        1
+    } else {
+        offline.len()
+    };
+    for u in offline.iter().take(back) {
+        fleet
+            .start(*u, &old_listing, old_topo.parent(*u), false)
+            .await?;
+    }
+
+    if plan.reform.is_some() {
+        // The switch, in the order an IT officer follows (README): today's
+        // province node, every old node on the history pushing to it (the
+        // second offline commune still offline), today's communes, the hub.
+        let today: Vec<UnitId> = topo.subtree(province);
+        let switching = bar(
+            opts.progress,
+            (old.len() + today.len()) as u64,
+            "switching to two tiers",
+        );
+        fleet.start(province, &manifest, None, false).await?;
+        switching.inc(1);
+        for u in &old {
+            let parent = plan.history.parent_today(*u);
+            let still_offline = offline.get(1) == Some(u);
+            fleet.start(*u, &manifest, parent, still_offline).await?;
+            switching.inc(1);
+        }
+        for u in today.iter().filter(|u| **u != province) {
+            fleet
+                .start(*u, &manifest, plan.history.parent_today(*u), false)
+                .await?;
+            switching.inc(1);
+        }
+        switching.finish();
+        hub = Some(hub_start(&fleet)?.await?);
+        let recording = bar(
+            opts.progress,
+            plan.after.len() as u64,
+            "recording under two tiers",
+        );
+        submit_all(&dir, &fleet, &plan.after, &recording).await?;
+        recording.finish();
+        // The commune offline across the switch comes back, on the history.
+        if let Some(u) = offline.get(1) {
+            fleet
+                .start(*u, &manifest, plan.history.parent_today(*u), false)
+                .await?;
+        }
+    }
+    let Some(hub) = hub else {
+        return Err(DemoError::Timeout("the hub did not start".into()));
+    };
 
     // Wait until the hub has applied every event.
     let syncing = bar(
         opts.progress,
-        tally.events,
+        plan.tally.events,
         "syncing to the province and hub",
     );
-    let mut changed = hub.changed.subscribe();
+    let mut changed = hub.hub.changed.subscribe();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let at = *changed.borrow_and_update();
-        syncing.set_position(at.min(tally.events));
-        if at >= tally.events {
+        syncing.set_position(at.min(plan.tally.events));
+        if at >= plan.tally.events {
             break;
         }
         if Instant::now() > deadline {
             return Err(DemoError::Timeout(format!(
                 "the hub applied {at} of {} events",
-                tally.events
+                plan.tally.events
             )));
         }
         let _ = tokio::time::timeout(Duration::from_millis(500), changed.changed()).await;
@@ -328,21 +642,87 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
     syncing.finish();
     Ok(Demo {
         province,
-        topology,
+        old_provinces: plan.old_provinces,
+        reform: plan.reform,
+        history: hub.hub.history.clone(),
         dir,
-        hub,
-        hub_addr,
-        web_addr,
-        tally,
+        hub: hub.hub,
+        hub_addr: hub.addr,
+        web_addr: hub.web_addr,
+        tally: plan.tally,
+        nodes_run: units.len(),
         ready_in: t0.elapsed(),
-        nodes,
-        hub_task: (hub_token, hub_task),
+        fleet,
+        hub_task: hub.task,
     })
+}
+
+/// The hub and its dashboard, following today's province node.
+struct RunningHub {
+    hub: Arc<Hub>,
+    addr: SocketAddr,
+    web_addr: SocketAddr,
+    task: (CancellationToken, JoinHandle<Result<(), HubError>>),
+}
+
+impl RunningHub {
+    async fn start(
+        dir: &Path,
+        topology: &Path,
+        province: UnitId,
+        node: SocketAddr,
+        web: SocketAddr,
+    ) -> Result<RunningHub, DemoError> {
+        let cfg = crate::Config {
+            data_dir: dir.join("hub"),
+            topology: topology.to_path_buf(),
+            listen: ([127, 0, 0, 1], 0).into(),
+            node: crate::config::NodeLink {
+                endpoint: format!("https://{node}"),
+                unit: province,
+            },
+            tls: certs::province_files(&dir.join("certs"), Identity::new(province, Role::Hub)),
+            tipoff_deadline_days: 20,
+            snapshot_every_ms: 500,
+            web: None,
+        };
+        let (hub, tls) = crate::open(&cfg)?;
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(io(dir))?;
+        let addr = listener.local_addr().map_err(io(dir))?;
+        let token = CancellationToken::new();
+        let web_listener = TcpListener::bind(web).await.map_err(io(dir))?;
+        let web_addr = web_listener.local_addr().map_err(io(dir))?;
+        let web_cfg = crate::config::WebConfig {
+            listen: web_addr,
+            ..crate::config::WebConfig::default()
+        };
+        let web_hub = hub.clone();
+        let web_token = token.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::web::serve(web_hub, web_listener, web_cfg, None, web_token).await
+            {
+                tracing::error!(error = %e, "dashboard stopped");
+            }
+        });
+        let task = tokio::spawn(crate::run_with(
+            hub.clone(),
+            tls,
+            cfg,
+            listener,
+            token.clone(),
+        ));
+        Ok(RunningHub {
+            hub,
+            addr,
+            web_addr,
+            task: (token, task),
+        })
+    }
 }
 
 async fn submit_all(
     dir: &Path,
-    addr_of: &HashMap<UnitId, SocketAddr>,
+    fleet: &Fleet,
     planned: &[Planned],
     progress: &ProgressBar,
 ) -> Result<(), DemoError> {
@@ -365,7 +745,7 @@ async fn submit_all(
     let mut tasks = tokio::task::JoinSet::new();
     for (unit, (events, fixes)) in by_unit {
         let files = certs::province_files(&certs_dir, Identity::new(unit, Role::Recorder));
-        let addr = addr_of[&unit];
+        let addr = fleet.addr(unit)?;
         let progress = progress.clone();
         tasks.spawn(async move {
             let err = |e: String| DemoError::Submit(unit, e);
@@ -403,53 +783,89 @@ async fn submit_all(
     Ok(())
 }
 
-impl Demo {
-    /// The province's KPIs for the demo year, as the hub answers them.
-    pub fn kpis(&self, year: i32) -> Result<KpiResponse, query::QueryError> {
-        let s = self.hub.read();
-        query::kpis(
-            &s,
-            &self.topology,
-            self.province,
-            year as u32,
-            self.hub.deadline_days,
+/// The figures of `year` in both views, as `state` holds them.
+fn figures(
+    state: &State,
+    history: &History,
+    province: UnitId,
+    old_provinces: &[UnitId],
+    year: i32,
+    deadline: u32,
+) -> Result<DemoKpis, query::QueryError> {
+    let topo = history.topology();
+    let y = year as u32;
+    let today = query::kpis(state.view(View::Today), topo, province, y, deadline, false)?;
+    let p = sync178_shared::period::Period::Year { year };
+    let mut as_recorded = Vec::new();
+    let then: Vec<UnitId> = if old_provinces.is_empty() {
+        vec![province]
+    } else {
+        // The provinces in force during the year: the old ones until the
+        // reform, today's from it.
+        std::iter::once(province)
+            .chain(old_provinces.iter().copied())
+            .filter(|u| {
+                history.listing(u.edition()).is_some_and(|l| {
+                    l.from().is_none_or(|f| f <= p.last_day())
+                        && l.until().is_none_or(|t| p.first_day() <= t)
+                })
+            })
+            .collect()
+    };
+    for u in then {
+        as_recorded.push(query::kpis(
+            state.view(View::AsRecorded),
+            topo,
+            u,
+            y,
+            deadline,
             false,
+        )?);
+    }
+    Ok(DemoKpis { today, as_recorded })
+}
+
+impl Demo {
+    /// The KPIs of `year` in both views, as the hub answers them.
+    pub fn kpis(&self, year: i32) -> Result<DemoKpis, query::QueryError> {
+        figures(
+            &self.hub.read(),
+            &self.history,
+            self.province,
+            &self.old_provinces,
+            year,
+            self.hub.deadline_days,
         )
     }
 
-    /// Events the province's node holds.
+    /// Events the hub has applied.
     pub fn hub_checkpoint(&self) -> u64 {
         self.hub.read().checkpoint
     }
 
     /// Stops the hub and every node.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.hub_task.0.cancel();
         let _ = self.hub_task.1.await;
-        for (_, (token, task)) in self.nodes {
-            token.cancel();
-            let _ = task.await;
-        }
+        let units: Vec<UnitId> = self.fleet.running.keys().copied().collect();
+        self.fleet.stop(&units).await;
     }
 }
 
-/// The KPIs computed from the generator's own events, replayed locally
-/// without any node or network: what the demo's table must show.
+/// The KPIs computed from the plan's own events, replayed locally without
+/// any node or network: what the demo's tables must show.
 pub fn expected_kpis(
-    topology: &Topology,
-    province: UnitId,
-    year: i32,
-    seed: u64,
-    scale: u32,
+    opts: &DemoOptions,
+    scratch: &Path,
     deadline: u32,
-) -> Result<KpiResponse, query::QueryError> {
-    let (planned, _) = workload::year(topology, province, year, seed, scale);
-    let mut state = State::default();
+) -> Result<DemoKpis, DemoError> {
+    let plan = plan(opts, scratch)?;
+    let mut state = State::new(&plan.history);
     let mut seqs: HashMap<UnitId, u64> = HashMap::new();
     let mut by_id: HashMap<Vec<u8>, (UnitId, u64)> = HashMap::new();
     let mut events: Vec<Event> = Vec::new();
-    for p in planned {
-        let mut ev = p.draft;
+    for p in plan.before.iter().chain(&plan.after) {
+        let mut ev = p.draft.clone();
         let seq = seqs.entry(p.at).or_default();
         *seq += 1;
         ev.origin = p.at.to_string();
@@ -467,7 +883,15 @@ pub fn expected_kpis(
         .collect();
     let mut fetch = |o: UnitId, s: u64| index.get(&(o.to_string(), s)).map(|i| events[*i].clone());
     for (i, ev) in events.iter().enumerate() {
-        let _ = state.apply(topology, i as u64, ev, 0, &mut fetch);
+        let _ = state.apply(&plan.history, i as u64, ev, 0, &mut fetch);
     }
-    query::kpis(&state, topology, province, year as u32, deadline, false)
+    figures(
+        &state,
+        &plan.history,
+        plan.province,
+        &plan.old_provinces,
+        opts.year,
+        deadline,
+    )
+    .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))
 }

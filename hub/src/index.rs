@@ -24,7 +24,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use sync178_shared::period::Period;
-use sync178_shared::proto::v1::HealthyClass;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
@@ -212,8 +211,7 @@ pub fn contribution(proj: &Projections, topo: &Topology, entities: &[Entity<'_>]
                 let healthy = proj
                     .healthy
                     .get(&(u, y))
-                    .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
-                    .is_some_and(|(_, _, class)| *class == HealthyClass::Healthy as i32);
+                    .is_some_and(|v| crate::state::is_healthy(v));
                 commune_flag(u, y, healthy, Slot::HealthyCommunes, &mut out);
             }
             Entity::WorkersReached(u, y) => {

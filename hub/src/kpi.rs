@@ -10,7 +10,7 @@
 //! reference the index is tested against.
 
 use sync178_shared::period::Period;
-use sync178_shared::proto::v1::{HealthyClass, Kpi};
+use sync178_shared::proto::v1::Kpi;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
 
@@ -239,8 +239,7 @@ pub mod scan {
             Kpi::HealthyCommunes => count(cs().map(|c| {
                 p.healthy
                     .get(&(c, year))
-                    .and_then(|v| v.iter().max_by_key(|(at, key, _)| (*at, *key)))
-                    .is_some_and(|(_, _, class)| *class == HealthyClass::Healthy as i32)
+                    .is_some_and(|v| crate::state::is_healthy(v))
             })),
             Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
                 let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;

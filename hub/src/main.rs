@@ -70,16 +70,24 @@ enum Command {
         cmd: WebCmd,
     },
     /// Runs a whole real province on this machine: one node per unit over
-    /// mutual TLS, the hub, and a year of generated activity; prints the
-    /// province's KPIs and keeps serving until Ctrl-C.
+    /// mutual TLS, the hub, and generated activity through the 2025 reform
+    /// (three tiers until 30 June 2025, two since); prints the province's
+    /// KPIs by today's structure and by the structure of the time, and
+    /// keeps serving until Ctrl-C.
     Demo {
-        /// Province code in the shipped 2024 listing (33 Hưng Yên, 01 Hà Nội).
+        /// Province code: one of today's 34 (33 the new Hưng Yên, 01 Hà
+        /// Nội); with `--listing 2024`, of the 2024 listing.
         #[arg(long, default_value = "33")]
         province: String,
+        /// Structure: 2025 (today's, through the reform) or 2024 (one year
+        /// of the old three tiers).
+        #[arg(long, default_value_t = 2025)]
+        listing: u16,
         /// Seed of the generated activity.
         #[arg(long, default_value_t = 178)]
         seed: u64,
-        /// Year of the activity.
+        /// Year of the KPIs printed (2023–2025; with `--listing 2024` also
+        /// the year of the activity).
         #[arg(long, default_value_t = 2024)]
         year: i32,
         /// Volume multiplier (1 = a realistic commune).
@@ -252,6 +260,7 @@ async fn main() -> ExitCode {
         } => unlock(&config, &who, lang),
         Command::Demo {
             province,
+            listing,
             seed,
             year,
             scale,
@@ -262,6 +271,7 @@ async fn main() -> ExitCode {
         } => {
             let opts = sync178_hub::demo::DemoOptions {
                 province,
+                listing,
                 seed,
                 year,
                 scale,
@@ -439,9 +449,10 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             return 1;
         }
     };
-    let name = d.topology.name(d.province).unwrap_or_default().to_string();
-    let nodes = d.topology.subtree(d.province).len();
+    let topo = d.history.topology();
+    let name = |u: UnitId| topo.name(u).unwrap_or_default().to_string();
     let dir = std::fs::canonicalize(&d.dir).unwrap_or_else(|_| d.dir.clone());
+    let en = matches!(lang, Lang::En);
     if json {
         eprintln!(
             "events: generated {}, applied at the hub {}",
@@ -453,25 +464,89 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
             Err(e) => eprintln!("demo: encoding JSON: {e}"),
         }
     } else {
-        let en = matches!(lang, Lang::En);
+        let secs = format!("{:.1}", d.ready_in.as_secs_f64());
         println!();
         if en {
             println!(
-                "sync178 demo — {name} ({}): {nodes} nodes, {} events recorded, every one at the hub; ready in {:.1} s",
+                "sync178 demo — {} ({}): {} nodes, {} events recorded, every one at the hub; ready in {secs} s",
+                name(d.province),
                 d.province,
+                d.nodes_run,
                 d.tally.events,
-                d.ready_in.as_secs_f64()
             );
         } else {
             println!(
-                "sync178 demo — {name} ({}): {nodes} nút, {} sự kiện đã ghi, tất cả đã về hub; sẵn sàng sau {} giây",
+                "sync178 demo — {} ({}): {} nút, {} sự kiện đã ghi, tất cả đã về hub; sẵn sàng sau {} giây",
+                name(d.province),
                 d.province,
+                sync178_hub::i18n::int(lang, d.nodes_run as u64),
                 sync178_hub::i18n::int(lang, d.tally.events),
-                format!("{:.1}", d.ready_in.as_secs_f64()).replace('.', ",")
+                secs.replace('.', ",")
             );
         }
+        if let Some(reform) = d.reform {
+            let communes = |p: UnitId| topo.communes_under(p);
+            let districts = |p: UnitId| {
+                topo.subtree(p)
+                    .iter()
+                    .filter(|u| u.level() == sync178_shared::unit::Level::District)
+                    .count()
+            };
+            let olds: Vec<String> = d
+                .old_provinces
+                .iter()
+                .map(|p| {
+                    if en {
+                        format!(
+                            "{} ({p}: {} districts, {} communes)",
+                            name(*p),
+                            districts(*p),
+                            communes(*p)
+                        )
+                    } else {
+                        format!(
+                            "{} ({p}: {} huyện, {} xã)",
+                            name(*p),
+                            districts(*p),
+                            communes(*p)
+                        )
+                    }
+                })
+                .collect();
+            let day = sync178_shared::period::format_date(reform);
+            if en {
+                println!(
+                    "until the reform: {}; from {day}: {} communes under the province",
+                    olds.join(" and "),
+                    communes(d.province)
+                );
+            } else {
+                println!(
+                    "trước cải cách: {}; từ {day}: {} xã trực thuộc tỉnh",
+                    olds.join(" và "),
+                    communes(d.province)
+                );
+            }
+        }
+        let (today, then) = if en {
+            ("BY TODAY'S STRUCTURE", "BY THE STRUCTURE AT THE TIME")
+        } else {
+            (
+                "THEO ĐỊA GIỚI HIỆN NAY",
+                "THEO ĐỊA GIỚI TẠI THỜI ĐIỂM BÁO CÁO",
+            )
+        };
         println!();
-        println!("{}", cli::render_kpis(&kpis, lang));
+        if d.reform.is_some() {
+            println!("== {today}");
+        }
+        println!("{}", cli::render_kpis(&kpis.today, lang));
+        if d.reform.is_some() {
+            println!("== {then}");
+            for k in &kpis.as_recorded {
+                println!("{}", cli::render_kpis(k, lang));
+            }
+        }
         let (data, grpc) = if en {
             ("data", "hub gRPC (role operator)")
         } else {
@@ -480,10 +555,14 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
         println!("{data}: {}", dir.display());
         // Addresses only while something answers at them.
         if !no_serve {
+            let operator = sync178_node::certs::province_files(
+                &dir.join("certs"),
+                sync178_shared::tls::Identity::new(d.province, sync178_shared::tls::Role::Operator),
+            );
             println!(
-                "{grpc}: https://{}  (certs: {}/certs/operator/)",
+                "{grpc}: https://{}  (certs: {})",
                 d.hub_addr,
-                dir.display()
+                operator.cert.parent().unwrap_or(&dir).display()
             );
             let web = if en { "dashboard" } else { "trang tổng quan" };
             println!(
@@ -491,6 +570,17 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
                 d.web_addr,
                 if en { "?lang=en" } else { "" }
             );
+            if d.reform.is_some() {
+                let (label, q) = if en {
+                    (
+                        "  by the structure at the time",
+                        "?lang=en&view=as-recorded",
+                    )
+                } else {
+                    ("  theo địa giới tại thời điểm báo cáo", "?view=as-recorded")
+                };
+                println!("{label}: http://{}/{q}", d.web_addr);
+            }
         }
     }
     if no_serve {
@@ -499,7 +589,7 @@ async fn demo(opts: sync178_hub::demo::DemoOptions, no_serve: bool, json: bool, 
     }
     eprintln!(
         "{}",
-        if matches!(lang, Lang::En) {
+        if en {
             "serving; Ctrl-C to stop"
         } else {
             "đang phục vụ; Ctrl-C để dừng"

@@ -32,6 +32,26 @@ pub struct EvKey {
     pub seq: u64,
 }
 
+/// Whether a commune's assessments for a year make it healthy: each
+/// recording origin's latest assessment counts, and the commune is healthy
+/// when every one of them says so. One origin (the commune's own node) is
+/// the usual case: its latest assessment decides. By today's structure a
+/// merged commune's year before the reform holds its old communes'
+/// assessments: it was healthy only if each of them was.
+pub fn is_healthy(assessments: &[Setting<i32>]) -> bool {
+    let mut latest: BTreeMap<UnitId, &Setting<i32>> = BTreeMap::new();
+    for a in assessments {
+        let e = latest.entry(a.1.origin).or_insert(a);
+        if (a.0, a.1) > (e.0, e.1) {
+            *e = a;
+        }
+    }
+    !latest.is_empty()
+        && latest
+            .values()
+            .all(|(_, _, class)| *class == sync178_shared::proto::v1::HealthyClass::Healthy as i32)
+}
+
 /// A day as its Julian day number (compact and ordered).
 pub type Day = i32;
 

@@ -35,6 +35,33 @@ pub struct Tally {
     pub corrections: u64,
 }
 
+/// Days of a year the activity falls on: [`Window::YEAR`], or part of it
+/// (a province that switched structure on 1 July records its first half
+/// under the old units and its second under the new).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// First day of the year (1 = 1 January).
+    pub first: u16,
+    /// Last day of the year, at most 365.
+    pub last: u16,
+}
+
+impl Window {
+    /// The whole year.
+    pub const YEAR: Window = Window {
+        first: 1,
+        last: 365,
+    };
+
+    /// Maps a day of a whole year (1..=365) into the window, keeping order.
+    fn map(self, day_of_year: u16) -> u16 {
+        let (first, last) = (self.first.clamp(1, 365), self.last.clamp(1, 365));
+        let span = u32::from(last.saturating_sub(first));
+        let d = u32::from(day_of_year.clamp(1, 365) - 1);
+        first + (d * span / 364) as u16
+    }
+}
+
 fn date(year: i32, day_of_year: u16) -> String {
     let d = sync178_shared::period::Date::from_ordinal_date(year, day_of_year.clamp(1, 365))
         .unwrap_or(sync178_shared::period::Date::MIN);
@@ -58,6 +85,23 @@ pub fn year(
     seed: u64,
     scale: u32,
 ) -> (Vec<Planned>, Tally) {
+    activity(topo, root, year, Window::YEAR, seed, scale)
+}
+
+/// [`year`], with every date inside `window`. Event and business ids are
+/// unique across roots, years and windows (they carry the unit's id), so
+/// activity generated for several provinces or both halves of a year can
+/// share one log.
+pub fn activity(
+    topo: &Topology,
+    root: UnitId,
+    year: i32,
+    window: Window,
+    seed: u64,
+    scale: u32,
+) -> (Vec<Planned>, Tally) {
+    let salt = u64::from(u32::from_be_bytes(root.to_bytes())) << 16 | u64::from(window.first);
+    let seed = seed ^ salt.wrapping_mul(0x2545_f491_4f6c_dd1d);
     let mut rng = StdRng::seed_from_u64(seed ^ (year as u64).wrapping_mul(0x9e37_79b9));
     // Ids and officer pseudonyms from their own stream, so `push` can borrow it
     // while the arguments draw from `rng`.
@@ -76,7 +120,7 @@ pub fn year(
             draft: Event {
                 id: id(rng),
                 unit: unit.to_string(),
-                occurred_on: date(year, day),
+                occurred_on: date(year, window.map(day)),
                 recorded_by: format!("officer-{}", rng.random_range(1..6)),
                 schema: 1,
                 body: Some(Body { kind: Some(kind) }),
@@ -131,6 +175,8 @@ pub fn year(
         .copied()
     {
         let code = c.code();
+        // The unit's id, not its bare code: codes are reused across listings.
+        let tag = c.to_string();
         // Plan for the year (most communes).
         if rng.random_bool(0.9) {
             push(
@@ -140,7 +186,7 @@ pub fn year(
                 c,
                 rng.random_range(5..40),
                 Kind::PlanAdopted(PlanAdopted {
-                    plan_id: format!("kh-{code}-{year}"),
+                    plan_id: format!("kh-{tag}-{year}"),
                     year: year as u32,
                     decision_no: format!("{}/QĐ-UBND", rng.random_range(1..300)),
                 }),
@@ -150,7 +196,7 @@ pub fn year(
         let n_business = rng.random_range(2..8) * scale;
         let mut businesses = Vec::new();
         for b in 0..n_business {
-            let bid = format!("{code}-{year}-{b}");
+            let bid = format!("{tag}-{year}-{b}");
             let kinds = [
                 BusinessKind::Karaoke,
                 BusinessKind::Massage,
@@ -272,7 +318,7 @@ pub fn year(
                 c,
                 rng.random_range(20..350),
                 Kind::AwarenessActivityHeld(AwarenessActivityHeld {
-                    activity_id: format!("{code}-{year}-a{a}"),
+                    activity_id: format!("{tag}-{year}-a{a}"),
                     form: rng.random_range(1..8),
                     audience: audiences[rng.random_range(0..audiences.len())] as i32,
                     participants: rng.random_range(10..200),
@@ -283,7 +329,7 @@ pub fn year(
         }
         // Tip-offs with realistic handling times.
         for t in 0..rng.random_range(0..3) * scale {
-            let tid = format!("{code}-{year}-t{t}");
+            let tid = format!("{tag}-{year}-t{t}");
             let day = rng.random_range(1..330);
             push(
                 &mut out,
@@ -369,7 +415,7 @@ pub fn year(
                 c,
                 rng.random_range(30..200),
                 Kind::PilotModelStarted(PilotModelStarted {
-                    model_id: format!("{code}-{year}-m"),
+                    model_id: format!("{tag}-{year}-m"),
                     kind: rng.random_range(1..4),
                     budget_vnd: 50_000_000,
                 }),

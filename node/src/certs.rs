@@ -11,6 +11,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType,
 };
+use sync178_shared::history::History;
 use sync178_shared::tls::{Identity, Role, TlsFiles, dns_name};
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
@@ -477,11 +478,52 @@ pub fn issue_province(
     if !topology.roots().contains(&province) {
         return Err(CertError::NotInTopology(province));
     }
+    let name = topology.name(province).unwrap_or("");
+    issue_units(name, &topology.subtree(province), province, out)
+}
+
+/// [`issue_province`] for today's `province` of a history: `node` and
+/// `recorder` certificates for its units and for every unit of an older
+/// listing whose place today lies in it (the old districts and communes,
+/// and whole old provinces that merged into it, so their nodes can hand
+/// over what they hold under this CA), and `hub` and `operator` for
+/// `province` alone. With a history of one listing, or a province of an
+/// older listing, it is [`issue_province`] on the units of every listing.
+pub fn issue_history(
+    history: &History,
+    province: UnitId,
+    out: &Path,
+) -> Result<IssueReport, CertError> {
+    if province.level() != Level::Province {
+        return Err(CertError::NotAProvince(province));
+    }
+    if !history.topology().roots().contains(&province) {
+        return Err(CertError::NotInTopology(province));
+    }
+    if history.is_retired(province) {
+        return issue_province(history.topology(), province, out);
+    }
+    let cut = history
+        .province(province)
+        .map_err(|_| CertError::NotInTopology(province))?;
+    let units: Vec<UnitId> = cut.topology().units().collect();
+    let name = history.topology().name(province).unwrap_or("");
+    issue_units(name, &units, province, out)
+}
+
+/// Issues `node` and `recorder` for `units` and `hub` and `operator` for
+/// `province` from the CA in `out` (created, named after `province`, if
+/// absent).
+fn issue_units(
+    name: &str,
+    units: &[UnitId],
+    province: UnitId,
+    out: &Path,
+) -> Result<IssueReport, CertError> {
     let mut report = IssueReport::default();
     let ca = match CertAuthority::load_if_present(out)? {
         Some(ca) => ca,
         None => {
-            let name = topology.name(province).unwrap_or("");
             let ca = CertAuthority::create(province, name)?;
             ca.save(out)?;
             report.ca_created = true;
@@ -490,7 +532,6 @@ pub fn issue_province(
     };
     let ca_path = out.join(CA_CERT_FILE);
 
-    let units = topology.subtree(province);
     let mut ids: Vec<Identity> = units
         .iter()
         .flat_map(|&u| {

@@ -1,13 +1,16 @@
-//! `sync178-node deploy`: writes a province's whole set of node configs and certificates from one admin-unit listing, one self-contained folder per node.
+//! `sync178-node deploy`: writes a province's whole set of node configs and certificates from one admin-unit listing or an administrative history, one self-contained folder per node.
 //!
 //! Layout of the output folder `OUT`:
 //!
 //! ```text
 //! OUT/topology.csv            the deployed units only (the province, or the subset asked for)
+//!                             — from a history (`--topology history.toml`), OUT/history.toml
+//!                             and the files it names instead: the province's cut, subset
+//!                             to the units deployed and the older units now part of them
 //! OUT/certs/                  certs::issue_province: ca.pem, ca.key, <unit>/{node,recorder}.*, hub/, operator/
 //! OUT/nodes.tsv               one line per node: unit, parent, listen, endpoint, config, name
 //! OUT/<unit>/node.toml        the node's config, every path relative to it
-//! OUT/<unit>/topology.csv     copy of OUT/topology.csv
+//! OUT/<unit>/topology.csv     copy of OUT/topology.csv (or of OUT/history.toml and its files)
 //! OUT/<unit>/tls/ca.pem       copy of OUT/certs/ca.pem
 //! OUT/<unit>/tls/node.{pem,key}  copies of OUT/certs/<unit>/node.{pem,key}
 //! ```
@@ -17,6 +20,11 @@
 //! counting the province first, then its districts, then its communes, each in
 //! the order of the listing's rows. Running it again keeps the CA and the
 //! certificates, rewrites configs, copies and lists, and never touches `data`.
+//!
+//! From a history the nodes deployed are today's structure (a province of
+//! the last listing and its communes); certificates are issued for every
+//! unit of the cut, old ones included, so the old structure's nodes can hand
+//! over to today's province under the same CA (README, "Switch-over").
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -24,6 +32,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use sync178_shared::history::{History, HistoryError};
 use sync178_shared::tls::{Identity, Role, TlsFiles};
 use sync178_shared::topology::{Topology, TopologyError};
 use sync178_shared::unit::{Level, UnitId};
@@ -37,6 +46,8 @@ use crate::i18n::{self, Lang, Msg, t};
 pub const NODE_CONFIG_FILE: &str = "node.toml";
 /// The topology file, in `OUT` and in each node folder.
 pub const TOPOLOGY_FILE: &str = "topology.csv";
+/// The history manifest, in `OUT` and in each node folder, from a history.
+pub const HISTORY_FILE: &str = "history.toml";
 /// The machine-readable list of nodes in `OUT`.
 pub const NODES_FILE: &str = "nodes.tsv";
 /// The certificates folder in `OUT`.
@@ -49,10 +60,12 @@ pub const UNIT_PLACEHOLDER: &str = "{unit}";
 /// The `deploy` subcommand's arguments.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeployArgs {
-    /// Topology CSV in the GSO listing format (e.g. deploy/topology/vn-admin-units-2024.csv).
+    /// The administrative history (deploy/topology/history.toml: today's
+    /// structure, with the old units that merged into it), or one listing
+    /// CSV in the GSO format (e.g. deploy/topology/vn-admin-units-2024.csv).
     #[arg(long)]
     pub topology: PathBuf,
-    /// The province, e.g. p33.
+    /// The province, e.g. p33@2025 (today's Hưng Yên) or p33 with a 2024 listing.
     #[arg(long)]
     pub province: UnitId,
     /// Only the first N districts, in listing order (three-tier listings only).
@@ -83,6 +96,9 @@ pub enum DeployError {
     /// The listing could not be read, or the province is not in it.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// The history could not be read or written.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// `--districts` on a listing without districts.
     #[error("--districts: {0} has no districts in this (two-tier) listing; use --communes alone")]
     NoDistricts(UnitId),
@@ -135,8 +151,9 @@ impl DeployError {
             | DeployError::ZeroLimit(_)
             | DeployError::Ports { .. }
             | DeployError::DataDir(_) => EXIT_USAGE,
-            DeployError::Topology(TopologyError::Io { .. }) => 1,
-            DeployError::Topology(_) => EXIT_DATAERR,
+            DeployError::Topology(TopologyError::Io { .. })
+            | DeployError::History(HistoryError::Io { .. }) => 1,
+            DeployError::Topology(_) | DeployError::History(_) => EXIT_DATAERR,
             _ => 1,
         }
     }
@@ -183,6 +200,10 @@ fn listing_order(topology: &Topology) -> Result<(String, Vec<(UnitId, String)>),
         .write_csv(&mut bytes)
         .map_err(|e| DeployError::Listing(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| DeployError::Listing(e.to_string()))?;
+    let edition = topology
+        .roots()
+        .first()
+        .map_or(sync178_shared::unit::Edition::FIRST, |r| r.edition());
     let mut records = csv_records(&text).into_iter();
     let (header_raw, header) = records
         .next()
@@ -198,7 +219,8 @@ fn listing_order(topology: &Topology) -> Result<(String, Vec<(UnitId, String)>),
             .and_then(|c| c.parse::<u32>().ok())
             .ok_or_else(|| DeployError::Listing(format!("bad row {raw:?}")))?;
         let unit = UnitId::new(Level::Commune, code)
-            .map_err(|e| DeployError::Listing(format!("row {raw:?}: {e}")))?;
+            .map_err(|e| DeployError::Listing(format!("row {raw:?}: {e}")))?
+            .with_edition(edition);
         if !topology.contains(unit) {
             return Err(DeployError::Listing(format!("row {raw:?}: unknown {unit}")));
         }
@@ -293,7 +315,8 @@ pub fn select(
     }
     let source = format!("{} subset", province);
     let subset = Topology::from_csv_reader(text.as_bytes(), &source)
-        .map_err(|e| DeployError::Listing(e.to_string()))?;
+        .map_err(|e| DeployError::Listing(e.to_string()))?
+        .in_edition(province.edition());
     if subset.communes_under(province) != kept {
         return Err(DeployError::Listing(format!(
             "expected {kept} communes, read back {}",
@@ -359,7 +382,7 @@ pub struct DeployReport {
     pub province_name: String,
     /// The output folder.
     pub out: PathBuf,
-    /// `OUT/topology.csv`.
+    /// `OUT/topology.csv`, or `OUT/history.toml` from a history.
     pub topology: PathBuf,
     /// `OUT/certs`.
     pub certs_dir: PathBuf,
@@ -376,17 +399,72 @@ pub struct DeployReport {
     pub stale: Vec<UnitId>,
 }
 
-/// Runs `deploy` as the command line asks: reads the listing, then [`deploy`].
+/// Runs `deploy` as the command line asks: reads the history (`.toml`) or
+/// the listing, then [`deploy_history`] or [`deploy`].
 pub fn deploy_from_args(args: &DeployArgs) -> Result<DeployReport, DeployError> {
-    let topology = Topology::from_csv_path(&args.topology)?;
-    deploy(&topology, args)
+    if args.topology.extension().is_some_and(|e| e == "toml") {
+        let history = History::from_manifest(&args.topology)?;
+        deploy_history(&history, args)
+    } else {
+        let topology = Topology::from_csv_path(&args.topology)?;
+        deploy(&topology, args)
+    }
 }
 
 /// Writes the deployment `args` describes from `topology` (the whole listing).
 pub fn deploy(topology: &Topology, args: &DeployArgs) -> Result<DeployReport, DeployError> {
+    let selected = select(topology, args.province, args.districts, args.communes)?;
+    write_deployment(&selected, None, args)
+}
+
+/// Writes the deployment `args` describes from `history` (the whole
+/// history): today's structure of the province, every node reading the
+/// province's history.
+pub fn deploy_history(history: &History, args: &DeployArgs) -> Result<DeployReport, DeployError> {
+    let cut = history.province(args.province)?;
+    let today = cut.today_topology();
+    let selected = select(&today, args.province, args.districts, args.communes)?;
+    let deployed: HashSet<UnitId> = selected.units().collect();
+    let sub = cut.subset(&deployed);
+    write_deployment(&selected, Some(&sub), args)
+}
+
+/// The topology files a node folder (or `OUT`) gets: a listing, or a history.
+enum Files<'a> {
+    Listing(Vec<u8>),
+    History(&'a History),
+}
+
+impl Files<'_> {
+    /// Writes them into `dir`; returns the file a config names.
+    fn write(&self, dir: &Path) -> Result<PathBuf, DeployError> {
+        match self {
+            Files::Listing(bytes) => {
+                let path = dir.join(TOPOLOGY_FILE);
+                write_file(&path, bytes, false)?;
+                Ok(path)
+            }
+            Files::History(h) => Ok(h.write(dir)?),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Files::Listing(_) => TOPOLOGY_FILE,
+            Files::History(_) => HISTORY_FILE,
+        }
+    }
+}
+
+/// Writes the deployment of `selected` (one province, as [`select`] returns
+/// it), its nodes reading `history` if given, else `selected` itself.
+fn write_deployment(
+    selected: &Topology,
+    history: Option<&History>,
+    args: &DeployArgs,
+) -> Result<DeployReport, DeployError> {
     let province = args.province;
-    let selected = select(topology, province, args.districts, args.communes)?;
-    let nodes = plan(&selected, province, args.host, args.base_port)?;
+    let nodes = plan(selected, province, args.host, args.base_port)?;
     let data_dir = args
         .data_dir
         .to_str()
@@ -394,15 +472,23 @@ pub fn deploy(topology: &Topology, args: &DeployArgs) -> Result<DeployReport, De
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(io_err("create directory", out))?;
 
-    let mut listing = Vec::new();
-    selected
-        .write_csv(&mut listing)
-        .map_err(|e| DeployError::Listing(e.to_string()))?;
-    let topology_path = out.join(TOPOLOGY_FILE);
-    write_file(&topology_path, &listing, false)?;
+    let files = match history {
+        Some(h) => Files::History(h),
+        None => {
+            let mut listing = Vec::new();
+            selected
+                .write_csv(&mut listing)
+                .map_err(|e| DeployError::Listing(e.to_string()))?;
+            Files::Listing(listing)
+        }
+    };
+    let topology_path = files.write(out)?;
 
     let certs_dir = out.join(CERTS_DIR);
-    let issued = certs::issue_province(&selected, province, &certs_dir)?;
+    let issued = match history {
+        Some(h) => certs::issue_history(h, province, &certs_dir)?,
+        None => certs::issue_province(selected, province, &certs_dir)?,
+    };
     let ca = certs_dir.join(certs::CA_CERT_FILE);
     let ca_pem = std::fs::read(&ca).map_err(io_err("read", &ca))?;
 
@@ -412,7 +498,7 @@ pub fn deploy(topology: &Topology, args: &DeployArgs) -> Result<DeployReport, De
         let dir = out.join(node.unit.to_string());
         let tls = dir.join(TLS_DIR);
         std::fs::create_dir_all(&tls).map_err(io_err("create directory", &tls))?;
-        write_file(&dir.join(TOPOLOGY_FILE), &listing, false)?;
+        files.write(&dir)?;
         write_file(&tls.join("ca.pem"), &ca_pem, false)?;
         let issued = certs::province_files(&certs_dir, Identity::new(node.unit, Role::Node));
         for (from, to, secret) in [
@@ -424,7 +510,11 @@ pub fn deploy(topology: &Topology, args: &DeployArgs) -> Result<DeployReport, De
         }
         let config = dir.join(NODE_CONFIG_FILE);
         let node_data = data_dir.replace(UNIT_PLACEHOLDER, &node.unit.to_string());
-        write_file(&config, node_toml(node, &node_data).as_bytes(), false)?;
+        write_file(
+            &config,
+            node_toml(node, files.name(), &node_data).as_bytes(),
+            false,
+        )?;
         let loaded = Config::load(&config)?;
         if loaded.unit != node.unit || loaded.listen != node.listen {
             return Err(DeployError::Listing(format!(
@@ -494,7 +584,7 @@ fn toml_str(s: &str) -> String {
 }
 
 /// The node.toml of `node`.
-fn node_toml(node: &PlannedNode, data_dir: &str) -> String {
+fn node_toml(node: &PlannedNode, topology: &str, data_dir: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# sync178 node {} — {}", node.unit, one_line(&node.name));
     let _ = writeln!(
@@ -503,7 +593,7 @@ fn node_toml(node: &PlannedNode, data_dir: &str) -> String {
     );
     let _ = writeln!(s, "# Relative paths are relative to this file's folder.");
     let _ = writeln!(s, "unit = {}", toml_str(&node.unit.to_string()));
-    let _ = writeln!(s, "topology = {}", toml_str(TOPOLOGY_FILE));
+    let _ = writeln!(s, "topology = {}", toml_str(topology));
     let _ = writeln!(s, "data_dir = {}", toml_str(data_dir));
     let _ = writeln!(s, "listen = {}", toml_str(&node.listen.to_string()));
     match node.parent {

@@ -234,12 +234,12 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
 
 /// `certs`: issues what the province lacks and says what was created and kept.
 fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, lang: Lang) -> u8 {
-    // A listing CSV, or a history (`history.toml`): the units of every
-    // listing, so today's province is issued beside the old units.
+    // A listing CSV, or a history (`history.toml`): today's province with
+    // every old unit whose place today lies in it.
     let issued = sync178_shared::history::History::from_path(topology)
         .map_err(anyhow::Error::from)
         .and_then(|history| {
-            sync178_node::certs::issue_province(history.topology(), province, out)
+            sync178_node::certs::issue_history(&history, province, out)
                 .with_context(|| format!("issuing certificates of {province}"))
         });
     match issued {

@@ -595,6 +595,120 @@ impl History {
         self.fingerprint
     }
 
+    /// Writes this history as files [`History::from_path`] reads back to
+    /// the same history: `history.toml` in `dir`, one listing CSV per
+    /// edition (`listing-<year>.csv`, in its own format) and one merge
+    /// table per later listing (`merges-<year>.csv`, a row per commune and
+    /// successor, default first). How a province's cut
+    /// ([`History::province`]) goes to its nodes without the whole country.
+    /// Returns the manifest's path.
+    pub fn write(&self, dir: &Path) -> Result<PathBuf, HistoryError> {
+        let io = |p: &Path| {
+            let p = p.to_owned();
+            move |error| HistoryError::Io { path: p, error }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let topo = &self.union;
+        let code = |u: Option<UnitId>| u.map(UnitId::code_str).unwrap_or_default();
+        let name = |u: Option<UnitId>| u.and_then(|u| topo.name(u)).unwrap_or_default();
+        let province_of = |u: UnitId| topo.ancestors(u).last();
+        let mut manifest = String::from(
+            "# Written by sync178 (History::write): one province's administrative history.\n",
+        );
+        for (k, listing) in self.listings.iter().enumerate() {
+            let year = listing.edition.year();
+            let communes: Vec<UnitId> = topo
+                .units()
+                .filter(|u| u.edition() == listing.edition && u.level() == Level::Commune)
+                .collect();
+            let three_tier = communes.iter().any(|c| {
+                topo.parent(*c)
+                    .is_some_and(|p| p.level() == Level::District)
+            });
+            let file = format!("listing-{year}.csv");
+            let path = dir.join(&file);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let format = if three_tier {
+                crate::topology::ListingFormat::ThreeTier
+            } else {
+                crate::topology::ListingFormat::TwoTier
+            };
+            let csv_err = |e: csv::Error| HistoryError::Csv {
+                file: path.display().to_string(),
+                error: e,
+            };
+            w.write_record(format.header()).map_err(csv_err)?;
+            for &c in &communes {
+                let parent = topo.parent(c);
+                let p = province_of(c);
+                let c = Some(c);
+                if three_tier {
+                    w.write_record([
+                        code(p).as_str(),
+                        name(p),
+                        code(parent).as_str(),
+                        name(parent),
+                        code(c).as_str(),
+                        name(c),
+                    ])
+                } else {
+                    w.write_record([code(p).as_str(), name(p), code(c).as_str(), name(c)])
+                }
+                .map_err(csv_err)?;
+            }
+            let bytes = w.into_inner().map_err(|e| io(&path)(e.into_error()))?;
+            std::fs::write(&path, bytes).map_err(io(&path))?;
+            manifest.push_str(&format!(
+                "\n[[listing]]\nedition = {year}\nfile = \"{file}\"\n"
+            ));
+            if k == 0 {
+                continue;
+            }
+            let from = listing.from.map(format_date).unwrap_or_default();
+            let merges = format!("merges-{year}.csv");
+            manifest.push_str(&format!("from = \"{from}\"\nmerges = \"{merges}\"\n"));
+            let path = dir.join(&merges);
+            let csv_err = |e: csv::Error| HistoryError::Csv {
+                file: path.display().to_string(),
+                error: e,
+            };
+            let before = self.listings[k - 1].edition;
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(MERGE_HEADER).map_err(csv_err)?;
+            for old in topo
+                .units()
+                .filter(|u| u.edition() == before && u.level() == Level::Commune)
+            {
+                let successors = self.successors(old);
+                let district = topo.parent(old).filter(|d| d.level() == Level::District);
+                for (i, &new) in successors.iter().enumerate() {
+                    let kind = if successors.len() == 1 {
+                        "whole"
+                    } else {
+                        "split"
+                    };
+                    w.write_record([
+                        code(province_of(old)).as_str(),
+                        code(district).as_str(),
+                        code(Some(old)).as_str(),
+                        name(Some(old)),
+                        code(province_of(new)).as_str(),
+                        code(Some(new)).as_str(),
+                        name(Some(new)),
+                        kind,
+                        if i == 0 { "yes" } else { "no" },
+                    ])
+                    .map_err(csv_err)?;
+                }
+            }
+            let bytes = w.into_inner().map_err(|e| io(&path)(e.into_error()))?;
+            std::fs::write(&path, bytes).map_err(io(&path))?;
+        }
+        let path = dir.join("history.toml");
+        std::fs::write(&path, manifest).map_err(io(&path))?;
+        Ok(path)
+    }
+
     /// Just what one province of today's structure needs: its units, and
     /// every unit of an older listing whose place today lies in it (with
     /// their ancestors), so a province's node and hub know the old units
@@ -620,7 +734,42 @@ impl History {
             }
             .into());
         }
-        let union = self.union.restricted(&keep);
+        Ok(self.restricted(&keep))
+    }
+
+    /// The units of today's listing, as one tree (ids in today's edition).
+    pub fn today_topology(&self) -> Topology {
+        let edition = self.today().edition;
+        let keep: HashSet<UnitId> = self
+            .union
+            .units()
+            .filter(|u| u.edition() == edition)
+            .collect();
+        self.union.restricted(&keep)
+    }
+
+    /// Just the units of today's listing in `today` (with their ancestors),
+    /// and the older units whose place today is one of them: what a partial
+    /// deployment (`sync178-node deploy --communes M`) runs.
+    pub fn subset(&self, today: &HashSet<UnitId>) -> History {
+        let mut keep: HashSet<UnitId> = HashSet::new();
+        for u in self.union.units() {
+            let inside = if u.edition() == self.today().edition {
+                today.contains(&u)
+            } else {
+                self.place_today(u).is_some_and(|p| today.contains(&p))
+            };
+            if inside {
+                keep.insert(u);
+                keep.extend(self.union.ancestors(u));
+            }
+        }
+        self.restricted(&keep)
+    }
+
+    /// This history with only the units in `keep` (closed under ancestors).
+    fn restricted(&self, keep: &HashSet<UnitId>) -> History {
+        let union = self.union.restricted(keep);
         let next = self
             .next
             .iter()
@@ -641,15 +790,19 @@ impl History {
             .collect();
         let mut hasher = blake3::Hasher::new();
         hasher.update(&self.fingerprint);
-        hasher.update(&province.to_bytes());
-        Ok(History {
+        let mut kept: Vec<UnitId> = keep.iter().copied().collect();
+        kept.sort_unstable();
+        for u in kept {
+            hasher.update(&u.to_bytes());
+        }
+        History {
             listings: self.listings.clone(),
             union,
             next,
             predecessors,
             unmapped,
             fingerprint: *hasher.finalize().as_bytes(),
-        })
+        }
     }
 }
 

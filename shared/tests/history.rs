@@ -343,3 +343,52 @@ fn a_single_listing_is_a_history_of_one() {
         [id("c00004"), id("d001"), id("p01")]
     );
 }
+
+/// Everything a history answers about its units, to compare two histories.
+fn answers(h: &History) -> Vec<String> {
+    let mut out: Vec<String> = h
+        .topology()
+        .units()
+        .map(|u| {
+            format!(
+                "{u} {:?} parent {:?} place {:?} next {:?} preds {:?}",
+                h.topology().name(u),
+                h.topology().parent(u),
+                h.place_today(u),
+                h.successors(u),
+                h.predecessors(u),
+            )
+        })
+        .collect();
+    out.extend(h.listings().iter().map(|l| {
+        format!(
+            "listing {} from {:?} until {:?}",
+            l.edition(),
+            l.from(),
+            l.until()
+        )
+    }));
+    out.push(format!("unmapped {:?}", h.unmapped()));
+    out
+}
+
+#[test]
+fn a_written_history_reads_back_the_same() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A province's cut of the shipped history (old Hưng Yên and Thái Bình,
+    // today's Hưng Yên), and a made-up history of three listings.
+    let h = History::from_path(&shipped()).expect("shipped history loads");
+    let cut = h.province(id("p33@2025")).expect("new Hưng Yên");
+    let made = History::from_path(&made_up(dir.path(), BC)).expect("three listings load");
+    for (name, h) in [("cut", cut), ("made-up", made)] {
+        let out = dir.path().join(name);
+        let manifest = h.write(&out).expect("writes");
+        let back = History::from_path(&manifest).expect("reads back");
+        assert_eq!(answers(&back), answers(&h), "{name}");
+        assert_eq!(
+            back.topology().format(),
+            h.topology().format(),
+            "{name}: today's listing keeps its format"
+        );
+    }
+}
