@@ -937,13 +937,13 @@ fn children_sections(v: &View, b: &BreakdownResponse, own: Option<&KpiResponse>)
             kpis: b.child_kpis.iter().find(|k| k.unit == r.unit),
         })
         .collect();
+    // Stable both ways: units that tie keep the listing's order.
     match &v.sort {
         SortKey::None => {}
+        SortKey::Name if v.desc => rows.sort_by(|a, b| b.name.cmp(a.name)),
         SortKey::Name => rows.sort_by(|a, b| a.name.cmp(b.name)),
+        key if v.desc => rows.sort_by_key(|r| std::cmp::Reverse(sort_value(r, key))),
         key => rows.sort_by_key(|r| sort_value(r, key)),
-    }
-    if v.desc && v.sort != SortKey::None {
-        rows.reverse();
     }
     let child_level = rows
         .first()
