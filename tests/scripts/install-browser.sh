@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Debian's headless browser for the operator web page's end-to-end
-# test (tests/tests/web_e2e.rs): packages `chromium` and `chromium-driver`
+# test (tests/tests/it/web_e2e.rs): packages `chromium` and `chromium-driver`
 # (/usr/bin/chromium, /usr/bin/chromedriver), when either is missing, then
 # prints both versions. Run as root (or with sudo available). The test never
 # downloads a browser of its own; it fails with a pointer to this script.

@@ -8,7 +8,7 @@
 //! after the flush.
 //!
 //! Invariants (DESIGN.md §5), pinned by the tests here and in
-//! `shared/tests/log_*.rs`:
+//! `shared/tests/it/log_*.rs`:
 //! 1. per origin, seqs are contiguous from 1 and the hash chain is unbroken;
 //! 2. an event id is stored once; a retried own append returns the first result;
 //! 3. a request is atomic and durable before it is acknowledged;

@@ -2,9 +2,7 @@
 //! batches with restarts in between, gives the same state digest as one
 //! replay from scratch — including voids and corrections.
 
-mod common;
-
-use common::{Script, topology};
+use crate::common::{Script, topology};
 use proptest::prelude::*;
 use sync178_hub::kpi;
 use sync178_hub::state::State;
@@ -400,7 +398,7 @@ fn a_void_then_a_correction_then_a_void_leaves_nothing() {
     }
     let y = "2024".parse().expect("period");
     let participants = |st: &State| {
-        st.cell(common::u(unit), y)
+        st.cell(crate::common::u(unit), y)
             .map(|c| c[sync178_hub::state::metric::base("awareness.participants")])
     };
     assert_eq!(participants(&empty), Some(10));
@@ -477,7 +475,7 @@ fn newer_schemas_and_unknown_bodies_are_counted_and_skipped() {
     assert_eq!(st.skipped.get("bad_envelope"), Some(&1));
     let y = "2024".parse().expect("period");
     assert_eq!(
-        st.cell(common::u(unit), y)
+        st.cell(crate::common::u(unit), y)
             .map(|c| c[sync178_hub::state::metric::base("events")]),
         Some(1)
     );

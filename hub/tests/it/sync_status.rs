@@ -1,9 +1,7 @@
 //! Sync status: lag in time and in events per origin, from what the hub
 //! applied and what the followed node holds.
 
-mod common;
-
-use common::{Script, topology, u};
+use crate::common::{Script, topology, u};
 use sync178_hub::follower::NodeHeads;
 use sync178_hub::query::sync_status;
 use sync178_hub::state::State;

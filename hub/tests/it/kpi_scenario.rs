@@ -3,9 +3,7 @@
 //! district: every KPI and roll-up number the hub answers is compared with
 //! the figure computed by hand in the comments.
 
-mod common;
-
-use common::{Script, topology, u};
+use crate::common::{Script, topology, u};
 use sync178_hub::query::{self, QueryError};
 use sync178_hub::state::State;
 use sync178_shared::proto::v1::body::Kind;

@@ -1,8 +1,8 @@
 //! `deploy/local-cluster.sh` end to end: a real multi-process cluster of Hưng Yên (province, 2 districts, 4 communes) comes up, carries events recorded at two communes to the province, survives a restart with its data, and goes down leaving no process behind.
 //!
-//! The test builds `sync178-node` (debug) with cargo itself, because cargo
-//! builds other packages' binaries for no test, then hands the script that
-//! binary with `--bin`. Ports are picked by the script from a free block
+//! The test runs no cargo: it hands the script the `sync178-node` and
+//! `sync178-hub` the test command built (`sync178_tests::workspace_bin`)
+//! with `--bin`. Ports are picked by the script from a free block
 //! starting at a port that differs per run, never fixed.
 
 use std::collections::HashMap;
@@ -73,37 +73,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-/// Builds `sync178-node` and `sync178-hub` (debug) and returns the node's
-/// executable as cargo reports it (the hub's lies beside it).
-fn build_node() -> PathBuf {
-    let out = run(
-        Command::new(env!("CARGO")).current_dir(repo_root()).args([
-            "build",
-            "-p",
-            "sync178-node",
-            "-p",
-            "sync178-hub",
-            "--bin",
-            "sync178-node",
-            "--bin",
-            "sync178-hub",
-            "--message-format=json",
-        ]),
-        Duration::from_secs(1800),
-    );
-    assert!(
-        out.status.success(),
-        "cargo build -p sync178-node: {}",
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "sync178-node")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo named no sync178-node executable: {}", text(&out)))
 }
 
 /// A base port for this run, below the ephemeral range so that other tests'
@@ -337,7 +306,8 @@ fn heads(status: &serde_json::Value) -> HashMap<String, u64> {
 
 #[test]
 fn local_cluster_carries_commune_events_to_the_province_and_stops_cleanly() {
-    let bin = build_node();
+    let bin = sync178_tests::workspace_bin("sync178-node");
+    sync178_tests::workspace_bin("sync178-hub");
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut cluster = Cluster {
         script: repo_root().join("deploy/local-cluster.sh"),

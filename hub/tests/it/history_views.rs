@@ -3,12 +3,10 @@
 //! today's communes are the sum of their predecessors) over random merge
 //! tables with splits.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{Script, u};
+use crate::common::{Script, u};
 use proptest::prelude::*;
 use sync178_hub::query::{self, QueryError};
 use sync178_hub::state::{State, View, metric};
