@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sync178_node::cli::{CliError, EXIT_UNAVAILABLE, EXIT_USAGE};
-use sync178_node::i18n::{Lang, ago};
+use sync178_node::cli::CliError;
+use sync178_shared::exit;
 use sync178_shared::history::History;
+use sync178_shared::i18n::{Lang, ago};
 use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
     BreakdownRequest, BreakdownResponse, CompletenessRequest, CompletenessResponse, Kpi,
@@ -204,8 +205,8 @@ pub fn exit_code(e: &CliError) -> u8 {
         return EXIT_QUERY;
     }
     match e {
-        CliError::Tls(_) | CliError::Endpoint { .. } => EXIT_USAGE,
-        CliError::Connect { .. } => EXIT_UNAVAILABLE,
+        CliError::Tls(_) | CliError::Endpoint { .. } => exit::USAGE,
+        CliError::Connect { .. } => exit::UNAVAILABLE,
         other => other.exit_code(),
     }
 }
@@ -1002,7 +1003,7 @@ impl RebuildError {
             RebuildError::Stalled { at, upto } => {
                 i18n::feed_stalled(lang, *at, *upto, FEED_STALL.as_secs())
             }
-            other => follower::error_chain(other),
+            other => sync178_shared::exit::error_chain(other),
         }
     }
 }

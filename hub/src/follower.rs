@@ -16,7 +16,7 @@ use sync178_shared::tls::{Identity, LoadedTls, Role};
 use sync178_shared::unit::UnitId;
 use tonic::transport::Channel;
 
-pub use sync178_node::uplink::error_chain;
+use sync178_shared::exit::error_chain;
 
 use crate::state::State;
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use sync178_node::i18n::Lang;
+pub use sync178_shared::i18n::{Lang, duration, int, percent_bp};
 use sync178_shared::proto::v1::Kpi;
 
 /// Every fixed phrase the hub's commands print. Server error messages stay as
@@ -180,59 +180,6 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
 /// `yes` or `no` in `lang`.
 pub fn yes_no(lang: Lang, b: bool) -> &'static str {
     t(lang, if b { Msg::Yes } else { Msg::No })
-}
-
-// ---------------------------------------------------------------- numbers
-
-/// An integer with thousands separators: `1.234.567` (vi), `1,234,567` (en).
-pub fn int(lang: Lang, n: u64) -> String {
-    let sep = match lang {
-        Lang::Vi => '.',
-        Lang::En => ',',
-    };
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(sep);
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Basis points as a percentage with one decimal, rounded down:
-/// 8500 → `85,0%` (vi), `85.0%` (en).
-pub fn percent_bp(lang: Lang, bp: u32) -> String {
-    let tenths = bp / 10;
-    let point = match lang {
-        Lang::Vi => ',',
-        Lang::En => '.',
-    };
-    format!(
-        "{}{point}{}%",
-        int(lang, u64::from(tenths / 10)),
-        tenths % 10
-    )
-}
-
-/// A duration in ms, in the largest unit that keeps it readable:
-/// `45 giây` / `45 s`, `3 phút` / `3 min`, `5 giờ` / `5 h`, `2 ngày` / `2 d`.
-pub fn duration(lang: Lang, ms: i64) -> String {
-    let secs = (ms / 1000).max(0);
-    let (n, vi, en) = if secs < 120 {
-        (secs, "giây", "s")
-    } else if secs < 2 * 3600 {
-        (secs / 60, "phút", "min")
-    } else if secs < 2 * 86_400 {
-        (secs / 3600, "giờ", "h")
-    } else {
-        (secs / 86_400, "ngày", "d")
-    };
-    match lang {
-        Lang::Vi => format!("{n} {vi}"),
-        Lang::En => format!("{n} {en}"),
-    }
 }
 
 // -------------------------------------------------------------- headings

@@ -21,7 +21,7 @@ pub mod workload;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use sync178_node::uplink::Backoff;
+use sync178_shared::backoff::Backoff;
 use sync178_shared::history::{History, HistoryError};
 use sync178_shared::proto::v1::query_server::QueryServer;
 use sync178_shared::revocation::{Revocations, refuse_revoked};

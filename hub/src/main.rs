@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use sync178_hub::cli::{self, EXIT_QUERY, QueryCmd};
 use sync178_hub::{Config, HubError};
-use sync178_node::cli::EXIT_USAGE;
-use sync178_node::daemon::{self, EXIT_FAILURE, EXIT_UNAVAILABLE, init_tracing};
-use sync178_node::i18n::Lang;
+use sync178_node::daemon::{self, init_tracing};
+use sync178_shared::exit;
+use sync178_shared::i18n::Lang;
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
 use tracing_subscriber::filter::LevelFilter;
@@ -292,7 +292,7 @@ async fn run(config_path: &Path, log_json: bool) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     daemon::serve(
@@ -310,7 +310,7 @@ fn unlock(config_path: &Path, who: &[String], lang: Lang) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     match sync178_hub::web::guard::request_unlock(&config.data_dir, who) {
@@ -327,11 +327,11 @@ fn unlock(config_path: &Path, who: &[String], lang: Lang) -> u8 {
         }
         Err(e @ sync178_hub::web::guard::UnlockError::Who(_)) => {
             eprintln!("{e}");
-            EXIT_USAGE
+            exit::USAGE
         }
         Err(e) => {
             eprintln!("{e}");
-            EXIT_FAILURE
+            exit::FAILURE
         }
     }
 }
@@ -348,13 +348,13 @@ fn exit_code(e: &HubError) -> u8 {
         | HubError::Topology(_)
         | HubError::History(_)
         | HubError::Web(WebError::Exposed { .. } | WebError::NoTls | WebError::Tokens(_)) => {
-            EXIT_USAGE
+            exit::USAGE
         }
-        HubError::Web(WebError::Bind { .. }) => EXIT_UNAVAILABLE,
-        HubError::Store(s) if s.to_string().contains("could not acquire lock") => EXIT_UNAVAILABLE,
+        HubError::Web(WebError::Bind { .. }) => exit::UNAVAILABLE,
+        HubError::Store(s) if s.to_string().contains("could not acquire lock") => exit::UNAVAILABLE,
         HubError::Store(_)
         | HubError::Serve(_)
-        | HubError::Web(WebError::Io(_) | WebError::Tls(_)) => EXIT_FAILURE,
+        | HubError::Web(WebError::Io(_) | WebError::Tls(_)) => exit::FAILURE,
     }
 }
 
@@ -365,7 +365,7 @@ async fn rebuild(config_path: &Path, replace: bool, lang: Lang) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     let mut last = Instant::now();
@@ -418,7 +418,7 @@ async fn query(args: &QueryArgs, lang: Lang) -> u8 {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("{e:#}");
-                return EXIT_FAILURE;
+                return exit::FAILURE;
             }
         }
     } else if args.csv {

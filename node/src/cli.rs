@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use prost::Message as _;
+use sync178_shared::exit;
 use sync178_shared::proto::v1::admin_client::AdminClient;
 use sync178_shared::proto::v1::ingest_client::IngestClient;
 use sync178_shared::proto::v1::{
@@ -31,17 +32,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a whole-log verification may take.
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// Exit code for bad input data (`EX_DATAERR`).
-pub const EXIT_DATAERR: u8 = 65;
-/// Exit code for an unreadable input file (`EX_NOINPUT`).
-pub const EXIT_NOINPUT: u8 = 66;
-/// Exit code for bad command-line settings: endpoint, certificate files (`EX_USAGE`).
-pub const EXIT_USAGE: u8 = 64;
-/// Exit code for a node that cannot be reached or failed (`EX_UNAVAILABLE`).
-pub const EXIT_UNAVAILABLE: u8 = 69;
-/// Exit code for a call the node refused for lack of permission (`EX_NOPERM`).
-pub const EXIT_NOPERM: u8 = 77;
 
 /// Why a command could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -91,15 +81,17 @@ impl CliError {
         use tonic::Code;
         match self {
             CliError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
-                EXIT_DATAERR
+                exit::DATAERR
             }
-            CliError::Read { .. } => EXIT_NOINPUT,
-            CliError::Tls(_) | CliError::Endpoint { .. } => EXIT_USAGE,
-            CliError::Connect { .. } => EXIT_UNAVAILABLE,
+            CliError::Read { .. } => exit::NOINPUT,
+            CliError::Tls(_) | CliError::Endpoint { .. } => exit::USAGE,
+            CliError::Connect { .. } => exit::UNAVAILABLE,
             CliError::Call { status, .. } => match status.code() {
-                Code::PermissionDenied | Code::Unauthenticated => EXIT_NOPERM,
-                Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => EXIT_DATAERR,
-                _ => EXIT_UNAVAILABLE,
+                Code::PermissionDenied | Code::Unauthenticated => exit::NOPERM,
+                Code::InvalidArgument | Code::OutOfRange | Code::FailedPrecondition => {
+                    exit::DATAERR
+                }
+                _ => exit::UNAVAILABLE,
             },
         }
     }
@@ -434,12 +426,12 @@ impl SubmitOutcome {
                 .all(|c| matches!(c.result, ChunkResult::Applied(_)))
     }
 
-    /// The process exit code: 0, [`EXIT_DATAERR`] for a refusal, or the
+    /// The process exit code: 0, [`exit::DATAERR`] for a refusal, or the
     /// failed call's code.
     pub fn exit_code(&self) -> u8 {
         match self.chunks.last().map(|c| &c.result) {
             None | Some(ChunkResult::Applied(_)) => 0,
-            Some(ChunkResult::Refused { .. }) => EXIT_DATAERR,
+            Some(ChunkResult::Refused { .. }) => exit::DATAERR,
             Some(ChunkResult::Failed(e)) => e.exit_code(),
         }
     }

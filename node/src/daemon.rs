@@ -16,13 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-#[cfg(doc)]
-use crate::cli::EXIT_USAGE;
+use sync178_shared::exit;
 
-/// The daemon failed, or stopped badly.
-pub const EXIT_FAILURE: u8 = 1;
-/// The listen address could not be bound (sysexits `EX_UNAVAILABLE`).
-pub const EXIT_UNAVAILABLE: u8 = 69;
 /// How long a stopping daemon may drain before it is abandoned.
 pub const GRACE: Duration = Duration::from_secs(30);
 
@@ -44,10 +39,10 @@ pub fn init_tracing(default: LevelFilter, json: bool) {
 
 /// Binds `listen`, runs `start(listener, shutdown)` as a task until it ends
 /// or a signal arrives, then cancels it and waits up to [`GRACE`]. Returns
-/// the process exit code: 0 after a clean stop, [`EXIT_UNAVAILABLE`] when the
+/// the process exit code: 0 after a clean stop, [`exit::UNAVAILABLE`] when the
 /// address cannot be bound, else what `exit_code` says of the error:
-/// [`EXIT_USAGE`] for what the operator must fix (config, certificates,
-/// topology), [`EXIT_UNAVAILABLE`] for a busy resource, [`EXIT_FAILURE`] else.
+/// [`exit::USAGE`] for what the operator must fix (config, certificates,
+/// topology), [`exit::UNAVAILABLE`] for a busy resource, [`exit::FAILURE`] else.
 pub async fn serve<E, F, Fut>(
     what: &'static str,
     listen: SocketAddr,
@@ -63,7 +58,7 @@ where
         Ok(l) => l,
         Err(e) => {
             eprintln!("cannot listen on {listen}: {e}");
-            return EXIT_UNAVAILABLE;
+            return exit::UNAVAILABLE;
         }
     };
     let (mut sigint, mut sigterm) = match (
@@ -73,7 +68,7 @@ where
         (Ok(i), Ok(t)) => (i, t),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("cannot install signal handlers: {e}");
-            return EXIT_FAILURE;
+            return exit::FAILURE;
         }
     };
     let token = CancellationToken::new();
@@ -86,7 +81,7 @@ where
         }
         Err(e) => {
             eprintln!("{what} task failed: {e}");
-            EXIT_FAILURE
+            exit::FAILURE
         }
     };
     tokio::select! {
@@ -99,7 +94,7 @@ where
         Ok(res) => finished(res),
         Err(_) => {
             tracing::warn!(grace_secs = GRACE.as_secs(), "{what} did not stop in time");
-            EXIT_FAILURE
+            exit::FAILURE
         }
     }
 }

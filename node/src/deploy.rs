@@ -38,9 +38,9 @@ use sync178_shared::topology::{Topology, TopologyError};
 use sync178_shared::unit::{Level, UnitId};
 
 use crate::certs::{self, CertError, IssueReport};
-use crate::cli::{EXIT_DATAERR, EXIT_USAGE};
 use crate::config::{Config, ConfigError};
 use crate::i18n::{self, Lang, Msg, t};
+use sync178_shared::exit;
 
 /// The config file in each node folder.
 pub const NODE_CONFIG_FILE: &str = "node.toml";
@@ -150,10 +150,10 @@ impl DeployError {
             | DeployError::NoDistricts(_)
             | DeployError::ZeroLimit(_)
             | DeployError::Ports { .. }
-            | DeployError::DataDir(_) => EXIT_USAGE,
+            | DeployError::DataDir(_) => exit::USAGE,
             DeployError::Topology(TopologyError::Io { .. })
             | DeployError::History(HistoryError::Io { .. }) => 1,
-            DeployError::Topology(_) | DeployError::History(_) => EXIT_DATAERR,
+            DeployError::Topology(_) | DeployError::History(_) => exit::DATAERR,
             _ => 1,
         }
     }

@@ -2,25 +2,7 @@
 
 use sync178_shared::proto::v1::LinkState;
 
-/// The language of what the CLI prints for people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Lang {
-    /// Tiếng Việt.
-    #[default]
-    Vi,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// `vi` or `en`, whichever is this language.
-    pub fn pick<'a>(self, vi: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Vi => vi,
-            Lang::En => en,
-        }
-    }
-}
+pub use sync178_shared::i18n::{Lang, ago};
 
 /// Every phrase the CLI prints for people. Server error messages and field
 /// paths are not here: they stay as the node wrote them (English).
@@ -113,8 +95,6 @@ pub enum Msg {
     Yes,
     /// No.
     No,
-    /// Never happened.
-    Never,
     /// Nothing to show.
     None,
     /// Certificate authority created.
@@ -245,7 +225,6 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::ColLastRefusal => ("từ chối gần nhất", "last refusal"),
         Msg::Yes => ("có", "yes"),
         Msg::No => ("không", "no"),
-        Msg::Never => ("chưa có", "never"),
         Msg::None => ("không có", "none"),
         Msg::CaCreated => ("đã tạo CA mới", "ca created"),
         Msg::CaReused => ("dùng lại CA có sẵn", "ca reused"),
@@ -313,28 +292,6 @@ pub fn link_state(lang: Lang, state: LinkState) -> &'static str {
         LinkState::Stopped => ("đã dừng", "stopped"),
     };
     lang.pick(vi, en)
-}
-
-/// How long ago `at_ms` was at `now_ms`, e.g. `3 phút trước` / `3 min ago`;
-/// "never" when `at_ms` is 0 or less.
-pub fn ago(lang: Lang, at_ms: i64, now_ms: i64) -> String {
-    if at_ms <= 0 {
-        return t(lang, Msg::Never).to_owned();
-    }
-    let secs = (now_ms.saturating_sub(at_ms) / 1000).max(0);
-    let (n, vi, en) = if secs < 120 {
-        (secs, "giây", "s")
-    } else if secs < 2 * 3600 {
-        (secs / 60, "phút", "min")
-    } else if secs < 2 * 86_400 {
-        (secs / 3600, "giờ", "h")
-    } else {
-        (secs / 86_400, "ngày", "d")
-    };
-    match lang {
-        Lang::Vi => format!("{n} {vi} trước"),
-        Lang::En => format!("{n} {en} ago"),
-    }
 }
 
 /// `yes` or `no` in `lang`.

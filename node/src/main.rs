@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use sync178_node::cli::{self, EXIT_DATAERR, EXIT_USAGE};
-use sync178_node::daemon::{self, EXIT_FAILURE};
+use sync178_node::cli;
+use sync178_node::daemon;
 use sync178_node::i18n::{Lang, Msg, t};
 use sync178_node::{Config, NodeError};
+use sync178_shared::exit;
 use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
 use tracing_subscriber::filter::LevelFilter;
@@ -183,7 +184,7 @@ async fn main() -> ExitCode {
             (None, Some(topology), Some(province), Some(out)) => {
                 certs(&topology, province, &out, lang)
             }
-            _ => EXIT_USAGE,
+            _ => exit::USAGE,
         },
         Command::Deploy(args) => deploy(&args, lang),
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
@@ -192,7 +193,7 @@ async fn main() -> ExitCode {
         Command::Backup { conn, out } => backup(&conn, &out, lang).await,
         Command::Restore { config, from } => restore(&config, &from, lang).await,
     };
-    if code == daemon::EXIT_UNAVAILABLE {
+    if code == exit::UNAVAILABLE {
         // A storage failure may leave a thread blocked inside sled; the
         // runtime would wait for it forever on the way out.
         std::process::exit(i32::from(code));
@@ -207,7 +208,7 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     daemon::serve(
@@ -218,15 +219,15 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
             NodeError::Config { .. }
             | NodeError::Tls(_)
             | NodeError::Topology(_)
-            | NodeError::History(_) => EXIT_USAGE,
+            | NodeError::History(_) => exit::USAGE,
             // Another node holds the log's folder.
             NodeError::Log(l) if l.to_string().contains("could not acquire lock") => {
-                daemon::EXIT_UNAVAILABLE
+                exit::UNAVAILABLE
             }
             // A full or read-only disk: the supervisor restarts the node
             // (exit 69 is not in RestartPreventExitStatus).
-            NodeError::Storage(_) => daemon::EXIT_UNAVAILABLE,
-            NodeError::Log(_) | NodeError::Serve(_) => daemon::EXIT_FAILURE,
+            NodeError::Storage(_) => exit::UNAVAILABLE,
+            NodeError::Log(_) | NodeError::Serve(_) => exit::FAILURE,
         },
     )
     .await
@@ -249,7 +250,7 @@ fn certs(topology: &std::path::Path, province: UnitId, out: &std::path::Path, la
         }
         Err(e) => {
             eprintln!("{e:#}");
-            EXIT_FAILURE
+            exit::FAILURE
         }
     }
 }
@@ -268,7 +269,7 @@ fn revoke(
             Ok(s) => Target::Serial(s),
             Err(e) => {
                 eprintln!("--serial: {e}");
-                return EXIT_USAGE;
+                return exit::USAGE;
             }
         },
         (None, Some(role), Some(unit)) => {
@@ -276,7 +277,7 @@ fn revoke(
         }
         _ => {
             eprintln!("certs revoke: give ROLE UNIT or --serial");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     match sync178_node::revoke::revoke(ca_dir, &target) {
@@ -286,7 +287,7 @@ fn revoke(
         }
         Err(e) => {
             eprintln!("{e}");
-            EXIT_FAILURE
+            exit::FAILURE
         }
     }
 }
@@ -321,12 +322,12 @@ async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> 
                 eprintln!("{}", e.render(lang));
             }
             eprintln!("{}", t(lang, Msg::NothingSentBadInput));
-            return EXIT_DATAERR;
+            return exit::DATAERR;
         }
     };
     if events.is_empty() {
         eprintln!("{}", t(lang, Msg::NoEvents));
-        return EXIT_DATAERR;
+        return exit::DATAERR;
     }
     let channel = match cli::connect(&conn.endpoint, &conn.tls(), conn.node).await {
         Ok(c) => c,
@@ -400,7 +401,7 @@ async fn verify(conn: &Conn, json: bool, lang: Lang) -> u8 {
             let printed = print_answer(&r, json, |r| {
                 format!("{}\n", sync178_node::i18n::verified(lang, r))
             });
-            if printed && r.ok { 0 } else { EXIT_FAILURE }
+            if printed && r.ok { 0 } else { exit::FAILURE }
         }
     }
 }
@@ -429,7 +430,7 @@ async fn backup(conn: &Conn, out: &std::path::Path, lang: Lang) -> u8 {
         }
         Err(e) => {
             eprintln!("{}: {e}", t(lang, Msg::BackupFailed));
-            EXIT_FAILURE
+            exit::FAILURE
         }
     }
 }
@@ -440,7 +441,7 @@ async fn restore(config_path: &std::path::Path, from: &std::path::Path, lang: La
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
-            return EXIT_USAGE;
+            return exit::USAGE;
         }
     };
     let log_dir = config.data_dir.join("log");
@@ -463,8 +464,8 @@ async fn restore(config_path: &std::path::Path, from: &std::path::Path, lang: La
             eprintln!("{}: {e}", t(lang, Msg::RestoreRefused));
             match e {
                 sync178_node::backup::BackupError::Damaged { .. }
-                | sync178_node::backup::BackupError::OtherUnit { .. } => EXIT_DATAERR,
-                _ => EXIT_FAILURE,
+                | sync178_node::backup::BackupError::OtherUnit { .. } => exit::DATAERR,
+                _ => exit::FAILURE,
             }
         }
     }
@@ -486,7 +487,7 @@ async fn status(conn: &Conn, json: bool, lang: Lang) -> u8 {
             if print_answer(&s, json, |s| cli::render_status(s, lang, now)) {
                 0
             } else {
-                EXIT_FAILURE
+                exit::FAILURE
             }
         }
     }

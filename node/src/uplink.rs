@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::Rng;
+use sync178_shared::backoff::Backoff;
 use sync178_shared::dial::Dialer;
 use sync178_shared::event::{self, Hash, hex_hash, now_ms};
+use sync178_shared::exit::error_chain;
 use sync178_shared::log::{Log, LogError};
 use sync178_shared::proto::v1::sync_client::SyncClient;
 use sync178_shared::proto::v1::{HandshakeRequest, LinkState, PushBatch};
@@ -24,38 +25,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use crate::Ctx;
 use crate::config::{Limits, UplinkConfig};
 use crate::state::Stall;
-
-/// Capped exponential backoff with jitter.
-#[derive(Debug)]
-pub struct Backoff {
-    min: Duration,
-    max: Duration,
-    attempt: u32,
-}
-
-impl Backoff {
-    /// Starts at `min`, never above `max`.
-    pub fn new(min: Duration, max: Duration) -> Backoff {
-        Backoff {
-            min,
-            max,
-            attempt: 0,
-        }
-    }
-
-    /// The next delay: `min · 2^attempt`, capped at `max`, times a random factor in [0.5, 1].
-    pub fn next_delay(&mut self) -> Duration {
-        let exp = self.min.saturating_mul(1u32 << self.attempt.min(16));
-        self.attempt = self.attempt.saturating_add(1);
-        let capped = exp.min(self.max);
-        capped.mul_f64(rand::rng().random_range(0.5..=1.0))
-    }
-
-    /// Back to `min` after a session that made progress.
-    pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-}
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -369,37 +338,4 @@ fn next_batch(
         }
     }
     Ok((!out.is_empty()).then_some(out))
-}
-
-/// An error with its sources, on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_caps() {
-        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        let delays: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
-        for (i, d) in delays.iter().enumerate() {
-            let full = Duration::from_millis(100 * (1 << i)).min(Duration::from_secs(2));
-            assert!(
-                *d >= full / 2 && *d <= full,
-                "attempt {i}: {d:?} not in [{:?}, {full:?}]",
-                full / 2
-            );
-        }
-        b.reset();
-        assert!(b.next_delay() <= Duration::from_millis(100));
-    }
 }

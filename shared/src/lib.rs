@@ -1,10 +1,14 @@
 //! sync178-shared: what every sync178 process shares — the event schema,
 //! units and topology, periods, validation, the sled event log and TLS
-//! identity.
+//! identity, and the plumbing every binary shares: exit codes, the
+//! language switch and how numbers are written for people.
 
+pub mod backoff;
 pub mod dial;
 pub mod event;
+pub mod exit;
 pub mod history;
+pub mod i18n;
 pub mod log;
 pub mod period;
 pub mod proto;

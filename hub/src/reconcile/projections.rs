@@ -146,7 +146,7 @@ async fn channel(
     dialer
         .connect(ep)
         .await
-        .map_err(|e| unreachable(crate::follower::error_chain(&e)))
+        .map_err(|e| unreachable(sync178_shared::exit::error_chain(&e)))
 }
 
 /// Compares the live hub's projections with a replay of the node's feed.

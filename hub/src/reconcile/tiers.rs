@@ -50,9 +50,10 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
-use sync178_node::i18n::Lang;
 use sync178_node::sync::DEFAULT_CHECKPOINT_EVERY;
 use sync178_shared::event::{self, Hash, ZERO_HASH, hex_hash, now_ms};
+use sync178_shared::exit::error_chain;
+use sync178_shared::i18n::Lang;
 use sync178_shared::proto::v1::admin_client::AdminClient;
 use sync178_shared::proto::v1::feed_client::FeedClient;
 use sync178_shared::proto::v1::sync_client::SyncClient;
@@ -1241,16 +1242,6 @@ struct NodeClient {
     unit: UnitId,
     endpoint: String,
     channel: Channel,
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let _ = write!(s, ": {c}");
-        cur = c.source();
-    }
-    s
 }
 
 impl NodeClient {

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 use sync178_shared::period::Period;
 use sync178_shared::proto::v1::{Kpi, KpiResponse, Rollup, RollupResponse};
 use sync178_shared::unit::UnitId;

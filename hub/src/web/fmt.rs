@@ -3,7 +3,7 @@
 //! (`VND 1,234,567`, `85.0%`, `31 Dec 2023`). Person-based counts below 5
 //! are shown as `<5`. Times are Vietnam time (UTC+7).
 
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 use sync178_shared::period::{Date, format_date_vi};
 use time::{OffsetDateTime, UtcOffset};
 

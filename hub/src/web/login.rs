@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 
 use super::auth::{MAX_TOKEN, SESSION_COOKIE, SESSION_TTL};
 use super::guard::{Key, Verdict};

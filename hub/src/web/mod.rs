@@ -39,7 +39,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::{Stream, StreamExt};
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 use sync178_shared::tls::{LoadedTls, identity_of_cert_der};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::{TcpListenerStream, WatchStream};

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 use sync178_shared::period::{Period, PeriodKind};
 use sync178_shared::proto::v1::{BreakdownResponse, Kpi, KpiResponse, KpiValue, Rollup};
 use sync178_shared::unit::{Level, UnitId};

@@ -12,7 +12,7 @@ use sync178_hub::config::NodeLink;
 use sync178_hub::i18n::{int, metric_label, percent_bp};
 use sync178_node::certs::{issue_province, province_files};
 use sync178_node::config::{Limits, UplinkConfig};
-use sync178_node::i18n::Lang;
+use sync178_shared::i18n::Lang;
 use sync178_shared::proto::v1::ingest_client::IngestClient;
 use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{

@@ -9,8 +9,8 @@ use sync178_node::cli::{
     plan_chunks, render_status, render_submit,
 };
 use sync178_node::config::{Limits, UplinkConfig};
-use sync178_node::i18n::Lang;
 use sync178_node::{Config, NodeError};
+use sync178_shared::i18n::Lang;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::{
     Accepted, AwarenessForm, ChildStatus, Event, LinkState, OriginStatus, StatusResponse,

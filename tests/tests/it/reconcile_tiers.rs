@@ -14,8 +14,8 @@ use sync178_hub::reconcile::tiers::{
     CopyCheck, LinkReport, OriginClass, OriginReport, RepairNote, RepairOutcome, TierOptions,
     TierReport, check_tiers, repair_tiers,
 };
-use sync178_node::i18n::Lang;
 use sync178_shared::event::{self, hex_hash};
+use sync178_shared::i18n::Lang;
 use sync178_shared::log::Log;
 use sync178_shared::log::segment::{self, SegmentBuilder};
 use sync178_shared::log::store::prefix;
