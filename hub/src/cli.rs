@@ -1141,17 +1141,38 @@ async fn open_hub(config: &Config) -> Result<(Arc<Hub>, LoadedTls), RebuildError
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match crate::open(config) {
-            Err(HubError::Store(StoreError::Open {
-                path,
-                source: sled::Error::Io(e),
-            })) if e.to_string().contains("lock") => {
-                if Instant::now() >= deadline {
-                    return Err(RebuildError::StoreInUse { path });
+            Err(e) => match store_in_use(&e) {
+                Some(path) if Instant::now() >= deadline => {
+                    return Err(RebuildError::StoreInUse {
+                        path: path.to_path_buf(),
+                    });
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            other => return other.map_err(RebuildError::from),
+                Some(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                None => return Err(RebuildError::from(e)),
+            },
+            Ok(opened) => return Ok(opened),
         }
+    }
+}
+
+/// The store's folder when `e` is sled failing to open it because another
+/// handle holds its lock. sled 0.34 reports a held lock as
+/// `sled::Error::Io` of kind `Other` (the lock error only in its text), so
+/// the lock is asked directly: `<store>/db`, the file sled locks, is tried
+/// with the same exclusive `flock` and must answer `WouldBlock`.
+fn store_in_use(e: &HubError) -> Option<&std::path::Path> {
+    let HubError::Store(StoreError::Open {
+        path,
+        source: sled::Error::Io(_),
+    }) = e
+    else {
+        return None;
+    };
+    let file = std::fs::File::open(path.join("db")).ok()?;
+    match file.try_lock() {
+        Err(std::fs::TryLockError::WouldBlock) => Some(path),
+        // Free (dropping `file` releases it) or not lockable: not in use.
+        Ok(()) | Err(std::fs::TryLockError::Error(_)) => None,
     }
 }
 
@@ -1215,4 +1236,40 @@ pub async fn rebuild(
         rebuilt,
         replaced: replace,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn store_in_use_is_told_by_the_lock_not_by_the_text() {
+        let dir = tempfile::tempdir().expect("ok");
+        let path = dir.path().join("hub");
+        let first = Store::open(&path, "p33").expect("ok");
+        // The error sled really gives a second opener while the lock is held.
+        let Err(second) = Store::open(&path, "p33") else {
+            panic!("a second open of a held store succeeded");
+        };
+        let held = HubError::Store(second);
+        assert_eq!(store_in_use(&held), Some(path.as_path()));
+        drop(first);
+        // A store nobody holds, with an I/O error whose text says "lock":
+        // not a store in use, so the rebuild reports it at once.
+        let free_path = dir.path().join("free");
+        std::fs::create_dir(&free_path).expect("ok");
+        std::fs::write(free_path.join("db"), b"").expect("ok");
+        let free = HubError::Store(StoreError::Open {
+            path: free_path,
+            source: sled::Error::Io(std::io::Error::other("lock file has bad permissions")),
+        });
+        assert_eq!(store_in_use(&free), None);
+        // A store that cannot be opened for another reason is not in use.
+        let missing = HubError::Store(StoreError::Open {
+            path: dir.path().join("absent"),
+            source: sled::Error::Io(std::io::Error::other("could not acquire lock")),
+        });
+        assert_eq!(store_in_use(&missing), None);
+    }
 }

@@ -318,7 +318,7 @@ pub struct Demo {
     /// How long it took to be ready.
     pub ready_in: Duration,
     fleet: Fleet,
-    hub_task: (CancellationToken, JoinHandle<Result<(), HubError>>),
+    running_hub: RunningHub,
 }
 
 fn io(p: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -444,6 +444,12 @@ impl Fleet {
         }
     }
 
+    /// Stops every running node: all asked first, then awaited.
+    async fn stop_all(&mut self) {
+        let units: Vec<UnitId> = self.running.keys().copied().collect();
+        self.stop(&units).await;
+    }
+
     /// Where `unit`'s node listened first (where the recorders submit).
     fn addr(&self, unit: UnitId) -> Result<SocketAddr, DemoError> {
         self.addr_of
@@ -488,181 +494,205 @@ pub async fn start(opts: &DemoOptions) -> Result<Demo, DemoError> {
     let topo = plan.history.topology();
     let units: Vec<UnitId> = topo.units().collect();
     let mut fleet = Fleet::bind(&dir, &units).await?;
-    let old: Vec<UnitId> = if plan.reform.is_some() {
-        units
+    let mut hub: Option<RunningHub> = None;
+    // On any error below, what was started is stopped and awaited before
+    // the error is returned: no node or hub keeps running behind it.
+    let started = async {
+        let old: Vec<UnitId> = if plan.reform.is_some() {
+            units
+                .iter()
+                .copied()
+                .filter(|u| u.edition() == Edition::FIRST)
+                .collect()
+        } else {
+            units.clone()
+        };
+        // Two communes start offline; with a reform the second one stays
+        // offline across the switch.
+        let offline: Vec<UnitId> = old
             .iter()
+            .filter(|u| u.level() == Level::Commune)
             .copied()
-            .filter(|u| u.edition() == Edition::FIRST)
-            .collect()
-    } else {
-        units.clone()
-    };
-    // Two communes start offline; with a reform the second one stays
-    // offline across the switch.
-    let offline: Vec<UnitId> = old
-        .iter()
-        .filter(|u| u.level() == Level::Commune)
-        .copied()
-        .step_by(37)
-        .take(2)
-        .collect();
-    // Before the reform the old units' nodes read the old listing alone, as
-    // they were installed.
-    let old_listing = dir
-        .join("topology")
-        .join(format!("listing-{}.csv", Edition::FIRST.year()));
-    let old_topo = Topology::from_csv_path(&old_listing)
-        .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))?;
-    let starting = bar(
-        opts.progress,
-        old.len() as u64,
-        if plan.reform.is_some() {
-            "starting the old structure's nodes"
-        } else {
-            "starting nodes (mTLS, sled)"
-        },
-    );
-    for u in &old {
-        fleet
-            .start(*u, &old_listing, old_topo.parent(*u), offline.contains(u))
-            .await?;
-        starting.inc(1);
-    }
-    starting.finish();
-
-    let hub_start = |fleet: &Fleet| -> Result<_, DemoError> {
-        Ok(RunningHub::start(
-            &dir,
-            &manifest,
-            province,
-            fleet.addr(province)?,
-            opts.web,
-        ))
-    };
-    let mut hub = None;
-    if plan.reform.is_none() {
-        hub = Some(hub_start(&fleet)?.await?);
-    }
-
-    let recording = bar(
-        opts.progress,
-        plan.before.len() as u64,
-        if let Some(r) = plan.reform {
-            format!(
-                "recording until {} (three tiers)",
-                sync178_shared::period::format_date(r.previous_day().unwrap_or(r))
-            )
-        } else {
-            "recording a year of activity".to_owned()
-        }
-        .as_str(),
-    );
-    submit_all(&dir, &fleet, &plan.before, &recording).await?;
-    recording.finish();
-
-    // The offline communes come back under the old structure: both without
-    // a reform, the first one only with a reform.
-    let back = if plan.reform.is_some() {
-        1
-    } else {
-        offline.len()
-    };
-    for u in offline.iter().take(back) {
-        fleet
-            .start(*u, &old_listing, old_topo.parent(*u), false)
-            .await?;
-    }
-
-    if plan.reform.is_some() {
-        // The switch, in the order an IT officer follows (README): today's
-        // province node, every old node on the history pushing to it (the
-        // second offline commune still offline), today's communes, the hub.
-        let today: Vec<UnitId> = topo.subtree(province);
-        let switching = bar(
+            .step_by(37)
+            .take(2)
+            .collect();
+        // Before the reform the old units' nodes read the old listing alone, as
+        // they were installed.
+        let old_listing = dir
+            .join("topology")
+            .join(format!("listing-{}.csv", Edition::FIRST.year()));
+        let old_topo = Topology::from_csv_path(&old_listing)
+            .map_err(|e| DemoError::Province(opts.province.clone(), e.to_string()))?;
+        let starting = bar(
             opts.progress,
-            (old.len() + today.len()) as u64,
-            "switching to two tiers",
+            old.len() as u64,
+            if plan.reform.is_some() {
+                "starting the old structure's nodes"
+            } else {
+                "starting nodes (mTLS, sled)"
+            },
         );
-        fleet.start(province, &manifest, None, false).await?;
-        switching.inc(1);
         for u in &old {
-            let parent = plan.history.parent_today(*u);
-            let still_offline = offline.get(1) == Some(u);
-            fleet.start(*u, &manifest, parent, still_offline).await?;
-            switching.inc(1);
-        }
-        for u in today.iter().filter(|u| **u != province) {
             fleet
-                .start(*u, &manifest, plan.history.parent_today(*u), false)
+                .start(*u, &old_listing, old_topo.parent(*u), offline.contains(u))
                 .await?;
-            switching.inc(1);
+            starting.inc(1);
         }
-        switching.finish();
-        hub = Some(hub_start(&fleet)?.await?);
+        starting.finish();
+
+        let hub_start = |fleet: &Fleet| -> Result<_, DemoError> {
+            Ok(RunningHub::start(
+                &dir,
+                &manifest,
+                province,
+                fleet.addr(province)?,
+                opts.web,
+            ))
+        };
+        if plan.reform.is_none() {
+            hub = Some(hub_start(&fleet)?.await?);
+        }
+
         let recording = bar(
             opts.progress,
-            plan.after.len() as u64,
-            "recording under two tiers",
+            plan.before.len() as u64,
+            if let Some(r) = plan.reform {
+                format!(
+                    "recording until {} (three tiers)",
+                    sync178_shared::period::format_date(r.previous_day().unwrap_or(r))
+                )
+            } else {
+                "recording a year of activity".to_owned()
+            }
+            .as_str(),
         );
-        submit_all(&dir, &fleet, &plan.after, &recording).await?;
+        submit_all(&dir, &fleet, &plan.before, &recording).await?;
         recording.finish();
-        // The commune offline across the switch comes back, on the history.
-        if let Some(u) = offline.get(1) {
+
+        // The offline communes come back under the old structure: both without
+        // a reform, the first one only with a reform.
+        let back = if plan.reform.is_some() {
+            1
+        } else {
+            offline.len()
+        };
+        for u in offline.iter().take(back) {
             fleet
-                .start(*u, &manifest, plan.history.parent_today(*u), false)
+                .start(*u, &old_listing, old_topo.parent(*u), false)
                 .await?;
         }
-    }
-    let Some(hub) = hub else {
-        return Err(DemoError::Timeout("the hub did not start".into()));
-    };
 
-    // Wait until the hub has applied every event.
-    let syncing = bar(
-        opts.progress,
-        plan.tally.events,
-        "syncing to the province and hub",
-    );
-    let mut changed = hub.hub.changed.subscribe();
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let at = *changed.borrow_and_update();
-        syncing.set_position(at.min(plan.tally.events));
-        if at >= plan.tally.events {
-            break;
+        if plan.reform.is_some() {
+            // The switch, in the order an IT officer follows (README): today's
+            // province node, every old node on the history pushing to it (the
+            // second offline commune still offline), today's communes, the hub.
+            let today: Vec<UnitId> = topo.subtree(province);
+            let switching = bar(
+                opts.progress,
+                (old.len() + today.len()) as u64,
+                "switching to two tiers",
+            );
+            fleet.start(province, &manifest, None, false).await?;
+            switching.inc(1);
+            for u in &old {
+                let parent = plan.history.parent_today(*u);
+                let still_offline = offline.get(1) == Some(u);
+                fleet.start(*u, &manifest, parent, still_offline).await?;
+                switching.inc(1);
+            }
+            for u in today.iter().filter(|u| **u != province) {
+                fleet
+                    .start(*u, &manifest, plan.history.parent_today(*u), false)
+                    .await?;
+                switching.inc(1);
+            }
+            switching.finish();
+            hub = Some(hub_start(&fleet)?.await?);
+            let recording = bar(
+                opts.progress,
+                plan.after.len() as u64,
+                "recording under two tiers",
+            );
+            submit_all(&dir, &fleet, &plan.after, &recording).await?;
+            recording.finish();
+            // The commune offline across the switch comes back, on the history.
+            if let Some(u) = offline.get(1) {
+                fleet
+                    .start(*u, &manifest, plan.history.parent_today(*u), false)
+                    .await?;
+            }
         }
-        if Instant::now() > deadline {
-            return Err(DemoError::Timeout(format!(
-                "the hub applied {at} of {} events",
-                plan.tally.events
-            )));
+        let Some(hub) = hub.as_ref() else {
+            return Err(DemoError::Timeout("the hub did not start".into()));
+        };
+
+        // Wait until the hub has applied every event.
+        let syncing = bar(
+            opts.progress,
+            plan.tally.events,
+            "syncing to the province and hub",
+        );
+        let mut changed = hub.hub.changed.subscribe();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let at = *changed.borrow_and_update();
+            syncing.set_position(at.min(plan.tally.events));
+            if at >= plan.tally.events {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(DemoError::Timeout(format!(
+                    "the hub applied {at} of {} events",
+                    plan.tally.events
+                )));
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(500), changed.changed()).await;
         }
-        let _ = tokio::time::timeout(Duration::from_millis(500), changed.changed()).await;
+        syncing.finish();
+        Ok::<(), DemoError>(())
     }
-    syncing.finish();
+    .await;
+    let hub = match (started, hub) {
+        (Ok(()), Some(hub)) => hub,
+        (started, hub) => {
+            if let Some(hub) = hub {
+                hub.stop().await;
+            }
+            fleet.stop_all().await;
+            return Err(started
+                .err()
+                .unwrap_or_else(|| DemoError::Timeout("the hub did not start".into())));
+        }
+    };
     Ok(Demo {
         province,
         old_provinces: plan.old_provinces,
         reform: plan.reform,
         history: hub.hub.history.clone(),
         dir,
-        hub: hub.hub,
+        hub: hub.hub.clone(),
         hub_addr: hub.addr,
         web_addr: hub.web_addr,
         tally: plan.tally,
         nodes_run: units.len(),
         ready_in: t0.elapsed(),
         fleet,
-        hub_task: hub.task,
+        running_hub: hub,
     })
 }
 
 /// The hub and its dashboard, following today's province node.
+#[derive(Debug)]
 struct RunningHub {
     hub: Arc<Hub>,
     addr: SocketAddr,
     web_addr: SocketAddr,
-    task: (CancellationToken, JoinHandle<Result<(), HubError>>),
+    /// Cancels both tasks.
+    token: CancellationToken,
+    /// The hub (feed follower and gRPC).
+    task: JoinHandle<Result<(), HubError>>,
+    /// The dashboard.
+    web_task: JoinHandle<()>,
 }
 
 impl RunningHub {
@@ -698,7 +728,7 @@ impl RunningHub {
         };
         let web_hub = hub.clone();
         let web_token = token.clone();
-        tokio::spawn(async move {
+        let web_task = tokio::spawn(async move {
             if let Err(e) = crate::web::serve(web_hub, web_listener, web_cfg, None, web_token).await
             {
                 tracing::error!(error = %e, "dashboard stopped");
@@ -715,8 +745,17 @@ impl RunningHub {
             hub,
             addr,
             web_addr,
-            task: (token, task),
+            token,
+            task,
+            web_task,
         })
+    }
+
+    /// Stops the hub and its dashboard, and waits for both.
+    async fn stop(self) {
+        self.token.cancel();
+        let _ = self.task.await;
+        let _ = self.web_task.await;
     }
 }
 
@@ -845,10 +884,8 @@ impl Demo {
 
     /// Stops the hub and every node.
     pub async fn stop(mut self) {
-        self.hub_task.0.cancel();
-        let _ = self.hub_task.1.await;
-        let units: Vec<UnitId> = self.fleet.running.keys().copied().collect();
-        self.fleet.stop(&units).await;
+        self.running_hub.stop().await;
+        self.fleet.stop_all().await;
     }
 }
 

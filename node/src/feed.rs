@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::feed_server::Feed;
 use sync178_shared::proto::v1::{
     FeedBatch, FeedItem, FetchRequest, FetchResponse, HeadsRequest, HeadsResponse, SubscribeRequest,
@@ -41,6 +42,20 @@ fn authorize<T>(req: &Request<T>) -> Result<sync178_shared::tls::Identity, Statu
     Ok(peer)
 }
 
+/// Runs a read of the log on tokio's blocking pool (sled reads block on
+/// disk), as `Sync.Digest` and `Sync.Recover` do, so a large catch-up never
+/// stalls the runtime's workers; a failed read is `internal`.
+async fn off_runtime<T, F>(read: F) -> Result<T, Status>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, LogError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(read)
+        .await
+        .map_err(|e| Status::internal(format!("reading the log: task failed: {e}")))?
+        .map_err(|e| Status::internal(format!("reading the log: {e}")))
+}
+
 #[tonic::async_trait]
 impl Feed for FeedService {
     async fn fetch(&self, req: Request<FetchRequest>) -> Result<Response<FetchResponse>, Status> {
@@ -50,11 +65,9 @@ impl Feed for FeedService {
             .origin
             .parse()
             .map_err(|e| Status::invalid_argument(format!("origin: {e}")))?;
-        let found = self
-            .ctx
-            .log
-            .get_by_origin_seq(origin, r.seq)
-            .map_err(|e| Status::internal(format!("reading the log: {e}")))?;
+        let log = self.ctx.log.clone();
+        let seq = r.seq;
+        let found = off_runtime(move || log.get_by_origin_seq(origin, seq)).await?;
         Ok(Response::new(found.map_or_else(
             FetchResponse::default,
             |(position, event)| FetchResponse { event, position },
@@ -94,12 +107,12 @@ impl Feed for FeedService {
             let mut len = ctx.log.subscribe();
             loop {
                 len.borrow_and_update();
-                let items = match ctx.log.read(pos, FEED_BATCH_EVENTS, max_bytes) {
+                let log = ctx.log.clone();
+                let read = off_runtime(move || log.read(pos, FEED_BATCH_EVENTS, max_bytes));
+                let items = match read.await {
                     Ok(items) => items,
-                    Err(e) => {
-                        let _ = tx
-                            .send(Err(Status::internal(format!("reading the log: {e}"))))
-                            .await;
+                    Err(status) => {
+                        let _ = tx.send(Err(status)).await;
                         return;
                     }
                 };
@@ -134,5 +147,31 @@ impl Feed for FeedService {
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a single-threaded runtime a read on the runtime's own thread would
+    /// stall every other task of the node; reads run on another thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn log_reads_run_off_the_runtime_thread() {
+        let runtime_thread = std::thread::current().id();
+        let read_thread = off_runtime(|| Ok(std::thread::current().id()))
+            .await
+            .expect("ok");
+        assert_ne!(read_thread, runtime_thread);
+        let failed = off_runtime(|| -> Result<(), LogError> {
+            Err(LogError::Corrupt {
+                at: "S 7".into(),
+                reason: "short segment".into(),
+            })
+        })
+        .await
+        .expect_err("an error");
+        assert_eq!(failed.code(), tonic::Code::Internal);
+        assert!(failed.message().contains("reading the log") && failed.message().contains("S 7"));
     }
 }

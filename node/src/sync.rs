@@ -342,7 +342,7 @@ impl Sync for SyncService {
                                 at: format!("{origin} seq {seq}"),
                                 reason: "below the head but not found".into(),
                             })?;
-                    checkpoints.push(bytes[bytes.len() - 32..].to_vec());
+                    checkpoints.push(stored_hash(origin, seq, &bytes)?.to_vec());
                     seq += every;
                 }
                 out.push(OriginDigest {
@@ -365,6 +365,22 @@ impl Sync for SyncService {
     }
 }
 
+/// The hash trailer (the last 32 bytes) of the stored event `origin` `seq`;
+/// a stored value too short to hold one is corrupt, named by where it is.
+fn stored_hash(origin: UnitId, seq: u64, bytes: &[u8]) -> Result<&[u8], LogError> {
+    bytes
+        .len()
+        .checked_sub(32)
+        .map(|start| &bytes[start..])
+        .ok_or_else(|| LogError::Corrupt {
+            at: format!("{origin} seq {seq}"),
+            reason: format!(
+                "the stored event is {} bytes, too short for its 32-byte hash",
+                bytes.len()
+            ),
+        })
+}
+
 fn note_ack(ctx: &Ctx, child: UnitId, ack: &PushAck) {
     ctx.state.child(child, |c| {
         for h in &ack.heads {
@@ -383,5 +399,28 @@ fn note_ack(ctx: &Ctx, child: UnitId, ack: &PushAck) {
         tracing::warn!(peer = %child, origin = %r.origin, seq = r.seq, reason = %r.reason, "push batch refused");
     } else {
         tracing::debug!(peer = %child, applied = ack.applied, duplicates = ack.duplicates, "push batch stored");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_stored_value_is_a_corrupt_error_not_a_panic() {
+        let origin: UnitId = "c12142".parse().expect("ok");
+        let e = stored_hash(origin, 100, &[1, 2, 3]).expect_err("an error");
+        let text = e.to_string();
+        assert!(matches!(e, LogError::Corrupt { .. }), "{text}");
+        assert!(
+            text.contains("c12142 seq 100") && text.contains("3 bytes"),
+            "{text}"
+        );
+        let mut event = vec![7u8; 10];
+        event.extend([9u8; 32]);
+        assert_eq!(
+            stored_hash(origin, 100, &event).expect("ok"),
+            &[9u8; 32][..]
+        );
     }
 }

@@ -45,6 +45,17 @@ pub enum ReconcileError {
         /// What failed (connection, TLS, call).
         reason: String,
     },
+    /// The hub or node answered a call with an error or with what the
+    /// protocol does not allow (a digest that is not 32 bytes).
+    #[error("{unit} {call}: {reason}")]
+    BadAnswer {
+        /// The hub (or node) asked.
+        unit: UnitId,
+        /// The call, e.g. `Query.Rollup`.
+        call: &'static str,
+        /// What was wrong, naming the projection or cell.
+        reason: String,
+    },
 }
 
 impl ReconcileError {

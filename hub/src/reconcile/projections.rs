@@ -15,7 +15,8 @@ use serde::Serialize;
 use sync178_shared::history::History;
 use sync178_shared::proto::v1::query_client::QueryClient;
 use sync178_shared::proto::v1::{
-    CompletenessRequest, RollupRequest, StateDigestRequest, SyncStatusRequest,
+    CompletenessRequest, ProjectionDigest, RollupRequest, RollupResponse, StateDigestRequest,
+    StateDigestResponse, SyncStatusRequest,
 };
 use sync178_shared::tls::{Identity, Role, TlsFiles};
 use sync178_shared::topology::Topology;
@@ -83,8 +84,8 @@ impl ProjectionReport {
             s.push_str(&format!(
                 "  {:<16} {verdict:<9} live {} replay {}\n",
                 p.projection,
-                &p.live[..12],
-                &p.replayed[..12]
+                short(&p.live),
+                short(&p.replayed)
             ));
         }
         for c in &self.cells {
@@ -123,6 +124,95 @@ impl ProjectionReport {
         }
         s
     }
+}
+
+/// The first 12 characters of a hex digest (all of a shorter text).
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// The live hub's digest of projection `name`, hex: "missingmissing" when
+/// the hub does not report it (a discrepancy), an error naming the
+/// projection when its digest is not 32 bytes.
+fn live_digest(
+    hub: UnitId,
+    name: &str,
+    live: &[ProjectionDigest],
+) -> Result<String, ReconcileError> {
+    let Some(p) = live.iter().find(|p| p.projection == name) else {
+        return Ok("missing".repeat(2));
+    };
+    if p.digest.len() != 32 {
+        return Err(ReconcileError::BadAnswer {
+            unit: hub,
+            call: "Query.StateDigest",
+            reason: format!(
+                "the digest of projection {name} is {} bytes, not 32",
+                p.digest.len()
+            ),
+        });
+    }
+    Ok(hex::encode(&p.digest))
+}
+
+/// The cells of (`unit`, `period`) that differ between the hub's answer to
+/// `Query.Rollup` and the replay's values `want`. A failed call or an answer
+/// without a roll-up is an error naming the cell: never a row of zeros.
+fn cell_diffs(
+    hub: UnitId,
+    unit: UnitId,
+    period: &str,
+    want: &[i64],
+    names: &[String],
+    answer: Result<RollupResponse, tonic::Status>,
+) -> Result<Vec<CellDiff>, ReconcileError> {
+    let bad = |reason: String| ReconcileError::BadAnswer {
+        unit: hub,
+        call: "Query.Rollup",
+        reason: format!("{unit} {period}: {reason}"),
+    };
+    let got = answer
+        .map_err(|s| bad(format!("{:?}: {}", s.code(), s.message())))?
+        .rollup
+        .ok_or_else(|| bad("the answer holds no roll-up".into()))?;
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let live_v = got
+            .metrics
+            .iter()
+            .find(|m| m.name == *name)
+            .map_or(0, |m| i64::try_from(m.value).unwrap_or(i64::MAX));
+        let want_v = want.get(i).copied().unwrap_or(0);
+        if live_v != want_v {
+            out.push(CellDiff {
+                unit: unit.to_string(),
+                period: period.to_string(),
+                metric: name.clone(),
+                live: live_v,
+                replayed: want_v,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the hub moved on from `checkpoint` while cells were compared; a
+/// failed re-read of its checkpoint is an error, not "moved".
+fn moved_on(
+    hub: UnitId,
+    checkpoint: u64,
+    after: Result<StateDigestResponse, tonic::Status>,
+) -> Result<bool, ReconcileError> {
+    let after = after.map_err(|s| ReconcileError::BadAnswer {
+        unit: hub,
+        call: "Query.StateDigest",
+        reason: format!(
+            "re-reading the checkpoint after comparing cells: {:?}: {}",
+            s.code(),
+            s.message()
+        ),
+    })?;
+    Ok(after.checkpoint != checkpoint)
 }
 
 /// A channel to the hub of the province `server`.
@@ -180,19 +270,16 @@ pub async fn check_projections(
             reason: e.to_string(),
         })?;
     let (_, parts) = replayed.digest();
-    let projections: Vec<ProjectionCheck> = parts
+    let projections = parts
         .iter()
-        .map(|(name, d)| ProjectionCheck {
-            projection: name.to_string(),
-            live: live
-                .projections
-                .iter()
-                .find(|p| p.projection == *name)
-                .map(|p| hex::encode(&p.digest))
-                .unwrap_or_else(|| "missing".repeat(2)),
-            replayed: d.to_hex().to_string(),
+        .map(|(name, d)| {
+            Ok(ProjectionCheck {
+                projection: name.to_string(),
+                live: live_digest(province, name, &live.projections)?,
+                replayed: d.to_hex().to_string(),
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, ReconcileError>>()?;
     let mut cells = Vec::new();
     let mut moved = false;
     if projections
@@ -203,7 +290,7 @@ pub async fn check_projections(
         let keys: BTreeSet<_> = replayed.proj.cells.keys().copied().collect();
         for (unit, period) in keys {
             let want = &replayed.proj.cells[&(unit, period)];
-            let got = q
+            let answer = q
                 .rollup(RollupRequest {
                     unit: unit.to_string(),
                     period: period.to_string(),
@@ -213,30 +300,21 @@ pub async fn check_projections(
                     view: sync178_shared::proto::v1::View::AsRecorded as i32,
                 })
                 .await
-                .ok()
-                .and_then(|r| r.into_inner().rollup);
-            for (i, name) in names.iter().enumerate() {
-                let live_v = got
-                    .as_ref()
-                    .and_then(|r| r.metrics.iter().find(|m| m.name == *name))
-                    .map_or(0, |m| i64::try_from(m.value).unwrap_or(i64::MAX));
-                if live_v != want[i] {
-                    cells.push(CellDiff {
-                        unit: unit.to_string(),
-                        period: period.to_string(),
-                        metric: name.clone(),
-                        live: live_v,
-                        replayed: want[i],
-                    });
-                }
-            }
+                .map(tonic::Response::into_inner);
+            cells.extend(cell_diffs(
+                province,
+                unit,
+                &period.to_string(),
+                &want[..],
+                &names,
+                answer,
+            )?);
         }
         let after = q
             .state_digest(StateDigestRequest {})
             .await
-            .map(|r| r.into_inner().checkpoint)
-            .unwrap_or(0);
-        moved = after != live.checkpoint;
+            .map(tonic::Response::into_inner);
+        moved = moved_on(province, live.checkpoint, after)?;
     }
     Ok(ProjectionReport {
         checkpoint: live.checkpoint,
@@ -394,4 +472,138 @@ pub async fn check_completeness(
         checked: c.units.len(),
         gaps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sync178_shared::proto::v1::{Metric, Rollup};
+
+    fn hub() -> UnitId {
+        "p33".parse().expect("ok")
+    }
+
+    #[test]
+    fn short_remote_digest_is_an_error_naming_the_projection() {
+        let live = vec![ProjectionDigest {
+            projection: "cells".into(),
+            digest: vec![0xab; 4],
+        }];
+        let e = live_digest(hub(), "cells", &live).expect_err("an error");
+        let text = e.to_string();
+        assert!(matches!(
+            e,
+            ReconcileError::BadAnswer {
+                call: "Query.StateDigest",
+                ..
+            }
+        ));
+        assert!(
+            text.contains("p33") && text.contains("cells") && text.contains("4 bytes"),
+            "{text}"
+        );
+        // A report holding a short digest still renders instead of panicking.
+        let report = ProjectionReport {
+            checkpoint: 1,
+            projections: vec![ProjectionCheck {
+                projection: "cells".into(),
+                live: "abcd".into(),
+                replayed: "ab".repeat(32),
+            }],
+            cells: vec![],
+            moved: false,
+        };
+        assert!(
+            report
+                .render_text()
+                .contains("live abcd replay abababababab")
+        );
+        let full = ProjectionDigest {
+            projection: "cells".into(),
+            digest: vec![0xab; 32],
+        };
+        assert_eq!(
+            live_digest(hub(), "cells", &[full]).expect("ok"),
+            "ab".repeat(32)
+        );
+    }
+
+    #[test]
+    fn failed_rollup_is_an_error_not_zero_cells() {
+        let names = vec!["events".to_string(), "inspections".to_string()];
+        let unit: UnitId = "c12142".parse().expect("ok");
+        let e = cell_diffs(
+            hub(),
+            unit,
+            "2024",
+            &[3, 1],
+            &names,
+            Err(tonic::Status::unavailable("connection reset")),
+        )
+        .expect_err("an error");
+        let text = e.to_string();
+        assert!(
+            text.contains("Query.Rollup")
+                && text.contains("c12142 2024")
+                && text.contains("connection reset"),
+            "{text}"
+        );
+        let empty = cell_diffs(
+            hub(),
+            unit,
+            "2024",
+            &[3, 1],
+            &names,
+            Ok(RollupResponse { rollup: None }),
+        );
+        assert!(
+            empty
+                .expect_err("an error")
+                .to_string()
+                .contains("no roll-up")
+        );
+        // A real answer is compared metric by metric.
+        let answer = RollupResponse {
+            rollup: Some(Rollup {
+                unit: unit.to_string(),
+                period: "2024".into(),
+                metrics: vec![
+                    Metric {
+                        name: "events".into(),
+                        value: 3,
+                        ..Default::default()
+                    },
+                    Metric {
+                        name: "inspections".into(),
+                        value: 2,
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            }),
+        };
+        let diffs = cell_diffs(hub(), unit, "2024", &[3, 1], &names, Ok(answer)).expect("ok");
+        assert_eq!(diffs.len(), 1);
+        assert_eq!(
+            (diffs[0].metric.as_str(), diffs[0].live, diffs[0].replayed),
+            ("inspections", 2, 1)
+        );
+    }
+
+    #[test]
+    fn failed_reread_is_an_error_not_moved() {
+        let e = moved_on(hub(), 7, Err(tonic::Status::deadline_exceeded("slow")))
+            .expect_err("an error");
+        assert!(e.to_string().contains("re-reading the checkpoint"), "{e}");
+        let same = StateDigestResponse {
+            checkpoint: 7,
+            ..Default::default()
+        };
+        assert!(!moved_on(hub(), 7, Ok(same)).expect("ok"));
+        let later = StateDigestResponse {
+            checkpoint: 9,
+            ..Default::default()
+        };
+        assert!(moved_on(hub(), 7, Ok(later)).expect("ok"));
+    }
 }

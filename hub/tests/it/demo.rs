@@ -156,3 +156,35 @@ fn a_province_not_in_todays_listing_is_refused_with_the_choices() {
     );
     assert!(stderr.contains("01, ") && stderr.contains("33"), "{stderr}");
 }
+
+/// A demo that fails after its nodes started (here: the dashboard's address
+/// is taken) stops and awaits every node before it returns the error: no
+/// task of it is left running on the caller's runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_that_fails_leaves_no_task_running() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = DemoOptions {
+        dir: dir.path().join("demo"),
+        web: busy.local_addr().expect("address"),
+        ..options("33", 2024, 2024)
+    };
+    let Err(e) = sync178_hub::demo::start(&opts).await else {
+        panic!("the demo started although the dashboard's address is taken");
+    };
+    assert!(matches!(e, sync178_hub::demo::DemoError::Io(..)), "{e:?}");
+    // Libraries' own tasks (a dropped channel's worker) end just after; the
+    // demo's nodes would run on for ever.
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while metrics.num_alive_tasks() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} tasks of the failed demo still running",
+            metrics.num_alive_tasks()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The nodes ran before the hub was started.
+    assert!(opts.dir.join("nodes").join("p33").join("log").exists());
+}
