@@ -26,9 +26,9 @@ say() { echo "test-all: $*" >&2; }
 # Runs an install step quietly; on failure prints its last lines and one line
 # naming what to run by hand, and stops.
 install_step() {
-    local what=$1 by_hand=$2
-    shift 2
-    say "installing $what"
+    local what=$1 from=$2 by_hand=$3
+    shift 3
+    say "installing $what ($from)"
     if ! "$@" >"$LOG" 2>&1; then
         tail -n 5 "$LOG" | sed 's/^/  | /' >&2
         say "could not install $what; run by hand: $by_hand"
@@ -37,19 +37,19 @@ install_step() {
 }
 
 if ! cargo nextest --version >/dev/null 2>&1; then
-    install_step "cargo-nextest (crates.io; a few minutes on two cores)" \
+    install_step cargo-nextest "crates.io; a few minutes on two cores" \
         "cargo install cargo-nextest --locked" \
         cargo install cargo-nextest --locked
 fi
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-    install_step "chromium and chromium-driver (Debian)" \
+    install_step "chromium and chromium-driver" "Debian's packages" \
         "bash $HERE/install-browser.sh" \
         bash "$HERE/install-browser.sh"
 fi
 
 if ! command -v nats-server >/dev/null 2>&1; then
-    install_step "nats-server (Debian)" \
+    install_step nats-server "Debian's package" \
         "bash $HERE/install-nats.sh" \
         bash "$HERE/install-nats.sh"
 fi
