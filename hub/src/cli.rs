@@ -26,9 +26,9 @@ use crate::store::StoreError;
 use crate::{Config, Hub, HubError};
 
 /// Exit code of a query the hub could not answer: unknown unit, malformed
-/// period or year, nothing recorded (gRPC `NotFound` / `InvalidArgument`);
-/// also of a rebuild that could not run.
-pub const EXIT_QUERY: u8 = 2;
+/// period or year, nothing recorded (gRPC `NotFound` / `InvalidArgument`):
+/// 65 (`EX_DATAERR`), distinct from 2, clap's code for a bad command line.
+pub const EXIT_QUERY: u8 = exit::DATAERR;
 /// Exit code of a rebuild whose state differs from the stored one.
 pub const EXIT_DIFFERS: u8 = 1;
 /// How long a rebuild waits for the store's lock, which sled releases from a
@@ -215,7 +215,7 @@ pub fn exit_code(e: &CliError) -> u8 {
 /// refused the question, otherwise what went wrong with the call.
 pub fn render_error(e: &CliError, lang: Lang) -> String {
     if let Some(status) = refused_question(e) {
-        return status.message().replace('\n', " ");
+        return i18n::question_refused(lang, &status.message().replace('\n', " "));
     }
     match e {
         CliError::Connect {

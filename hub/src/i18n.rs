@@ -262,6 +262,19 @@ pub fn cannot_connect(lang: Lang, endpoint: &str, server: &str, cause: &str) -> 
     }
 }
 
+/// The hub cannot answer the question (unknown unit, bad period, no data);
+/// `detail` is the hub's own reason.
+pub fn question_refused(lang: Lang, detail: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "hub không trả lời được câu hỏi (đơn vị, kỳ báo cáo hoặc năm không có dữ liệu): {detail}"
+        ),
+        Lang::En => format!(
+            "the hub cannot answer the question (unit, period or year without data): {detail}"
+        ),
+    }
+}
+
 /// The hub's store is held by a running hub.
 pub fn store_in_use(lang: Lang, path: &str) -> String {
     match lang {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use sync178_hub::cli::{self, EXIT_QUERY, QueryCmd};
+use sync178_hub::cli::{self, QueryCmd};
 use sync178_hub::{Config, HubError};
 use sync178_node::daemon::{self, init_tracing};
 use sync178_shared::exit;
@@ -16,6 +16,8 @@ use sync178_shared::tls::TlsFiles;
 use sync178_shared::unit::UnitId;
 use tracing_subscriber::filter::LevelFilter;
 
+/// Exit code of a rebuild that could not run (documented in `rebuild --help`).
+const EXIT_REBUILD: u8 = 2;
 /// How often a rebuild reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
@@ -59,6 +61,9 @@ enum Command {
         replace: bool,
     },
     /// Asks a running hub: KPIs, roll-ups, breakdowns, completeness, sync status, units.
+    /// Exit 0 answered; 65 the hub cannot answer the question (unknown unit,
+    /// malformed period, a year with no data); 2 bad command line; 64 bad
+    /// settings or certificate files; 69 hub unreachable; 77 not allowed.
     Query(QueryArgs),
     /// Batch checks for cron: tiers hold exactly their subtree, projections
     /// equal a replay, every commune is heard from. Exit 0 consistent, 1
@@ -207,11 +212,12 @@ enum ReconcileJob {
 struct QueryArgs {
     #[command(flatten)]
     conn: Conn,
-    /// Print the hub's answer as JSON.
-    #[arg(long, conflicts_with = "csv")]
+    /// Print the hub's answer as JSON (before or after the question).
+    #[arg(long, global = true, conflicts_with = "csv")]
     json: bool,
-    /// Print CSV (UTF-8 with a byte-order mark) for spreadsheets.
-    #[arg(long)]
+    /// Print CSV (UTF-8 with a byte-order mark) for spreadsheets (before or
+    /// after the question).
+    #[arg(long, global = true)]
     csv: bool,
     /// Show person counts below 5 (operators authorised to see them only).
     #[arg(long)]
@@ -382,7 +388,7 @@ async fn rebuild(config_path: &Path, replace: bool, lang: Lang) -> u8 {
         }
         Err(e) => {
             eprintln!("{}", e.render(lang));
-            EXIT_QUERY
+            EXIT_REBUILD
         }
     }
 }

@@ -877,7 +877,8 @@ fn query_and_rebuild_through_the_real_binary() {
     );
 
     // A year with nothing recorded, a malformed period, an unknown unit: the
-    // hub's message on one line and exit 2.
+    // hub's message on one line, in Vietnamese by default, and exit 65 (not
+    // clap's 2).
     for (question, says) in [
         (
             ["kpi", "p33", "2019"],
@@ -887,11 +888,43 @@ fn query_and_rebuild_through_the_real_binary() {
         (["breakdown", "c99999", "2024"], vec!["c99999"]),
     ] {
         let (code, stdout, stderr) = result(&sync178_hub(&args(&["query"], &operator, &question)));
-        assert_eq!(code, Some(2), "{question:?}: {stdout}{stderr}");
+        assert_eq!(code, Some(65), "{question:?}: {stdout}{stderr}");
         has_all(&stderr, &says);
+        has_all(&stderr, &["hub không trả lời được câu hỏi"]);
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
         assert!(stdout.is_empty(), "no table for {question:?}: {stdout}");
     }
+
+    // The same refusal in English with --lang en.
+    let (code, stdout, stderr) = result(&sync178_hub(&args(
+        &["--lang", "en", "query"],
+        &operator,
+        &["rollup", "c99999", "2024-Q2"],
+    )));
+    assert_eq!(code, Some(65), "{stdout}{stderr}");
+    has_all(&stderr, &["the hub cannot answer the question", "c99999"]);
+    assert!(!stderr.contains("không"), "English only: {stderr}");
+    // A bad command line stays clap's 2.
+    let (code, _, stderr) = result(&sync178_hub(&args(
+        &["query"],
+        &operator,
+        &["rollup", "p33"],
+    )));
+    assert_eq!(code, Some(2), "{stderr}");
+
+    // --json after the question, as the README's reader types it.
+    let (code, json, stderr) = result(&sync178_hub(&args(
+        &["query"],
+        &operator,
+        &["rollup", "c11950", "2024-Q2", "--json"],
+    )));
+    assert_eq!(code, Some(0), "rollup … --json: {stderr}");
+    let parsed: RollupResponse =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(
+        parsed.rollup.unwrap_or_default().unit_name,
+        "Phường Lam Sơn"
+    );
 
     // --json is the canonical JSON of the response; --csv starts with a BOM.
     let (code, json, stderr) = result(&sync178_hub(&args(
