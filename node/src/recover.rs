@@ -117,7 +117,8 @@ fn send_chain(
 
 /// Child side, after a handshake: tells the log what the parent holds of
 /// the own chain and, when the parent is ahead anywhere in the subtree,
-/// fetches and stores what this node lacks. Returns how many events came back.
+/// fetches and stores what this node lacks, counting them in the uplink's
+/// state as they are stored. Returns how many events came back.
 pub(crate) async fn after_handshake(
     ctx: &Arc<Ctx>,
     client: &mut SyncClient<Channel>,
@@ -162,6 +163,10 @@ pub(crate) async fn after_handshake(
             .await
             .map_err(|e| format!("the parent's events do not continue this node's chains: {e}"))?;
         got += u64::from(r.applied);
+        // Counted as each batch is stored, not when the stream ends: status
+        // shows a long recovery's progress, and recording (open again once
+        // the own chain is back, maybe mid-stream) never runs ahead of it.
+        ctx.state.uplink(|u| u.recovered += u64::from(r.applied));
     }
     // Every origin now ends where the parent's handshake said.
     for (o, (pseq, phash)) in parent_heads {

@@ -130,8 +130,7 @@ async fn session(
         }
     }
     match crate::recover::after_handshake(ctx, &mut client, &acked).await {
-        Ok(0) => {}
-        Ok(n) => ctx.state.uplink(|u| u.recovered += n),
+        Ok(_) => {}
         Err(e) => {
             tracing::error!(unit = %ctx.unit, %parent, error = %e, "recovery from the parent failed");
             return Err(fail("recovering from the parent", &e));

@@ -4,7 +4,7 @@
 //! Nothing forked, nothing lost, every event at the province exactly once.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sync178_shared::event::{self, ZERO_HASH};
 use sync178_shared::unit::{Level, UnitId};
@@ -36,6 +36,25 @@ async fn check_log(c: &Cluster, unit: UnitId) -> HashMap<UnitId, u64> {
     heads.into_iter().map(|(o, (s, _))| (o, s)).collect()
 }
 
+/// Waits until `unit`'s status counts exactly `n` events recovered from its
+/// parent (counted as each batch is stored, so a submit that the reopened
+/// recording accepted may answer first); never more.
+async fn wait_recovered(c: &Cluster, unit: UnitId, n: u64) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = c.status(unit).await.uplink.expect("uplink").recovered;
+        assert!(got <= n, "{unit}: recovered {got}, more than {n}");
+        if got == n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unit}: recovered {got} of {n} after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Seqs the submits were given, which must be exactly `from..=to`.
 fn assert_seqs(accepted: &[sync178_shared::proto::v1::Accepted], from: u64, to: u64) {
     let seqs: Vec<u64> = accepted.iter().map(|a| a.seq).collect();
@@ -60,7 +79,7 @@ async fn a_reinstalled_commune_recovers_its_chain_from_the_district_and_continue
     assert_seqs(&c.submit(commune, 5).await, 31, 35);
     let s = c.status(commune).await;
     assert!(s.recording_closed.is_empty(), "{}", s.recording_closed);
-    assert_eq!(s.uplink.expect("uplink").recovered, 30);
+    wait_recovered(&c, commune, 30).await;
     assert_eq!(check_log(&c, commune).await.get(&commune), Some(&35));
     c.wait_for_heads(c.province, &HashMap::from([(commune, 35)]), WAIT)
         .await;
@@ -184,10 +203,7 @@ async fn a_day_old_backup_restored_on_a_new_pc_converges_with_the_district() {
     ));
     c.start_node(commune).await;
     assert_seqs(&c.submit(commune, 2).await, 31, 32);
-    assert_eq!(
-        c.status(commune).await.uplink.expect("uplink").recovered,
-        10
-    );
+    wait_recovered(&c, commune, 10).await;
     assert_eq!(check_log(&c, commune).await.get(&commune), Some(&32));
     c.wait_for_heads(c.province, &HashMap::from([(commune, 32)]), WAIT)
         .await;
