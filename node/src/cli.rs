@@ -372,8 +372,21 @@ pub struct LineRejection {
     pub line: usize,
     /// The field at fault, as the node named it.
     pub field: String,
-    /// Why, as the node said it.
+    /// Why, as the node said it, in English.
     pub reason: String,
+    /// Why, in Vietnamese (empty from a node that predates it).
+    pub reason_vi: String,
+}
+
+impl LineRejection {
+    /// Why, in `lang` (English when the node gave no Vietnamese).
+    pub fn reason(&self, lang: Lang) -> &str {
+        if lang == Lang::Vi && !self.reason_vi.is_empty() {
+            &self.reason_vi
+        } else {
+            &self.reason
+        }
+    }
 }
 
 /// What happened to one request.
@@ -502,6 +515,7 @@ pub async fn submit(
                             line: chunk.get(r.index as usize).map_or(0, |(l, _)| *l),
                             field: r.field.clone(),
                             reason: r.reason.clone(),
+                            reason_vi: r.reason_vi.clone(),
                         })
                         .collect();
                     ChunkResult::Refused {
@@ -580,7 +594,7 @@ pub fn render_submit(outcome: &SubmitOutcome, lang: Lang) -> String {
                         t(lang, Msg::Line),
                         r.line,
                         r.field,
-                        r.reason
+                        r.reason(lang)
                     );
                 }
                 let _ = writeln!(

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use sync178_shared::event::{self, new_id, now_ms};
+use sync178_shared::i18n::{Lang, Localized};
 use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::ingest_server::Ingest;
 use sync178_shared::proto::v1::{Accepted, Rejection, SubmitRequest, SubmitResponse};
@@ -87,7 +88,9 @@ impl Ingest for IngestService {
                 rejected: vec![Rejection {
                     index: index as u32,
                     field: "event".into(),
+                    // An internal check behind validation's: English only.
                     reason,
+                    reason_vi: String::new(),
                 }],
             })),
             Err(LogError::Conflict { index, id, seq }) => {
@@ -100,6 +103,10 @@ impl Ingest for IngestService {
                         reason: format!(
                             "conflict: id {id} is already stored as seq {seq} with different content; \
                              a retry must send the same event, a new event needs a new id"
+                        ),
+                        reason_vi: format!(
+                            "trùng mã: mã {id} đã được lưu (số thứ tự {seq}) với nội dung khác; \
+                             gửi lại thì phải gửi đúng sự kiện đó, sự kiện mới cần mã mới"
                         ),
                     }],
                 }))
@@ -146,8 +153,9 @@ fn check_drafts(ctx: &Ctx, events: &mut [sync178_shared::proto::v1::Event]) -> V
         if let Err(e) = validate::validate_draft(ev, &vctx) {
             rejected.push(Rejection {
                 index: index as u32,
+                reason: e.reason.to_string(),
+                reason_vi: e.reason.text(Lang::Vi),
                 field: e.field,
-                reason: e.reason,
             });
             continue;
         }

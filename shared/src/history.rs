@@ -41,6 +41,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::i18n::{self, Lang, Localized};
 use crate::period::{Date, format_date, parse_date};
 use crate::topology::{Topology, TopologyError};
 use crate::unit::{Edition, Level, UnitError, UnitId};
@@ -97,14 +98,26 @@ impl Listing {
 impl fmt::Display for Listing {
     /// `listing 2025 (from 2025-07-01)`, `listing 2024 (until 2025-06-30)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "listing {}", self.edition)?;
-        match (self.from, self.until) {
-            (Some(a), Some(b)) => write!(f, " ({} – {})", format_date(a), format_date(b)),
-            (Some(a), None) => write!(f, " (from {})", format_date(a)),
-            (None, Some(b)) => write!(f, " (until {})", format_date(b)),
-            (None, None) => Ok(()),
-        }
+        f.write_str(&listing_label(
+            Lang::En,
+            self.edition,
+            self.from,
+            self.until,
+        ))
     }
+}
+
+/// A listing as people read it: `listing 2024 (until 2025-06-30)` (en),
+/// `danh mục 2024 (đến 30/06/2025)` (vi).
+fn listing_label(lang: Lang, edition: Edition, from: Option<Date>, until: Option<Date>) -> String {
+    let d = |d| i18n::date(lang, d);
+    let span = match (from, until) {
+        (Some(a), Some(b)) => format!(" ({} – {})", d(a), d(b)),
+        (Some(a), None) => format!(" ({} {})", lang.pick("từ", "from"), d(a)),
+        (None, Some(b)) => format!(" ({} {})", lang.pick("đến", "until"), d(b)),
+        (None, None) => String::new(),
+    };
+    format!("{} {edition}{span}", lang.pick("danh mục", "listing"))
 }
 
 /// Why a history could not be loaded.
@@ -460,12 +473,14 @@ impl History {
                 .listings
                 .iter()
                 .map(|l| unit.with_edition(l.edition))
-                .filter(|u| self.union.contains(*u))
+                .filter(|u| *u != unit && self.union.contains(*u))
                 .collect();
             return Err(ReadError::NotInForce {
                 unit: text.to_owned(),
                 day,
-                listing: listing.to_string(),
+                edition: listing.edition,
+                from: listing.from,
+                until: listing.until,
                 elsewhere,
             });
         }
@@ -813,25 +828,54 @@ pub enum ReadError {
     #[error("{0}")]
     Parse(UnitError),
     /// The unit is not in the listing in force on the date.
-    #[error("{unit} does not exist in the {listing} in force on {}{}", format_date(*day), elsewhere_note(elsewhere))]
+    #[error("{}", self.text(Lang::En))]
     NotInForce {
         /// The id as written.
         unit: String,
         /// The event's date.
         day: Date,
-        /// The listing in force that day, e.g. `listing 2025 (from 2025-07-01)`.
-        listing: String,
+        /// The edition of the listing in force that day.
+        edition: Edition,
+        /// First day that listing is in force.
+        from: Option<Date>,
+        /// Last day that listing is in force.
+        until: Option<Date>,
         /// The same code in other listings.
         elsewhere: Vec<UnitId>,
     },
 }
 
-fn elsewhere_note(elsewhere: &[UnitId]) -> String {
-    if elsewhere.is_empty() {
-        String::new()
-    } else {
-        let list: Vec<String> = elsewhere.iter().map(ToString::to_string).collect();
-        format!(" (it exists as {})", list.join(", "))
+impl Localized for ReadError {
+    fn text(&self, lang: Lang) -> String {
+        match self {
+            ReadError::Parse(e) => e.text(lang),
+            ReadError::NotInForce {
+                unit,
+                day,
+                edition,
+                from,
+                until,
+                elsewhere,
+            } => {
+                let listing = listing_label(lang, *edition, *from, *until);
+                let day = i18n::date(lang, *day);
+                let mut s = match lang {
+                    Lang::Vi => {
+                        format!("{unit} không có trong {listing}, danh mục có hiệu lực ngày {day}")
+                    }
+                    Lang::En => format!("{unit} does not exist in the {listing} in force on {day}"),
+                };
+                if !elsewhere.is_empty() {
+                    let list: Vec<String> = elsewhere.iter().map(ToString::to_string).collect();
+                    let list = list.join(", ");
+                    s.push_str(&match lang {
+                        Lang::Vi => format!(" (cùng mã ở danh mục khác: {list})"),
+                        Lang::En => format!(" (it exists as {list})"),
+                    });
+                }
+                s
+            }
+        }
     }
 }
 

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::period::{Date, format_date, format_date_vi};
+
 /// The language of what people read: Vietnamese (the default) or English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
 pub enum Lang {
@@ -35,6 +37,22 @@ impl Lang {
 impl fmt::Display for Lang {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())
+    }
+}
+
+/// What people read of a value, in their language. By convention a type's
+/// `Display` is its English text, for logs; `text` is what the CLI, the web
+/// pages and the reports show. Errors that reach people implement both.
+pub trait Localized {
+    /// The text in `lang`.
+    fn text(&self, lang: Lang) -> String;
+}
+
+/// A date as each language writes it: `31/12/2023` (vi), `2023-12-31` (en).
+pub fn date(lang: Lang, d: Date) -> String {
+    match lang {
+        Lang::Vi => format_date_vi(d),
+        Lang::En => format_date(d),
     }
 }
 

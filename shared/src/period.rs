@@ -411,6 +411,43 @@ pub enum PeriodError {
     },
 }
 
+impl crate::i18n::Localized for PeriodError {
+    fn text(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang;
+        match (lang, self) {
+            (Lang::En, e) => e.to_string(),
+            (Lang::Vi, PeriodError::DateFormat { input }) => {
+                format!("ngày {input:?} phải viết theo dạng YYYY-MM-DD")
+            }
+            (Lang::Vi, PeriodError::NoSuchDate { input }) => {
+                format!("ngày {input:?} không có trên lịch")
+            }
+            (Lang::Vi, PeriodError::PeriodFormat { input }) => format!(
+                "kỳ {input:?} phải viết theo dạng YYYY, YYYY-H1, YYYY-H2, YYYY-Q1 đến YYYY-Q4 hoặc YYYY-MM (ví dụ 2024, 2024-H1, 2024-Q3, 2024-03)"
+            ),
+            (
+                Lang::Vi,
+                PeriodError::OutOfRange {
+                    input,
+                    field,
+                    range,
+                },
+            ) => {
+                let field = match *field {
+                    "month" => "tháng",
+                    "quarter" => "quý",
+                    "half" => "nửa năm",
+                    other => other,
+                };
+                format!("kỳ {input:?} có {field} ngoài khoảng ({range})")
+            }
+            (Lang::Vi, PeriodError::YearOutOfRange { year }) => {
+                format!("năm {year} của kỳ nằm ngoài khoảng 0000–9999")
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -390,6 +390,35 @@ pub enum UnitError {
     },
 }
 
+impl crate::i18n::Localized for UnitError {
+    fn text(&self, lang: crate::i18n::Lang) -> String {
+        use crate::i18n::Lang;
+        match (lang, self) {
+            (Lang::En, e) => e.to_string(),
+            (Lang::Vi, UnitError::Empty) => "mã đơn vị trống".to_owned(),
+            (Lang::Vi, UnitError::BadLetter { input }) => {
+                format!("mã đơn vị {input:?} phải bắt đầu bằng p, d hoặc c")
+            }
+            (Lang::Vi, UnitError::BadCode { input, level }) => format!(
+                "mã đơn vị {input:?} phải là {} và đúng {} chữ số",
+                level.letter(),
+                level.code_width()
+            ),
+            (Lang::Vi, UnitError::BadSuffix { input }) => {
+                format!("mã đơn vị {input:?}: sau @ phải là năm của danh mục, ví dụ @2025")
+            }
+            (Lang::Vi, UnitError::BadEdition { year }) => {
+                format!("năm danh mục {year} nằm ngoài khoảng 2024–2151")
+            }
+            (Lang::Vi, UnitError::CodeTooLarge { level, code }) => format!(
+                "mã {} {code} dài quá {} chữ số",
+                level.name_vi(),
+                level.code_width()
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -456,6 +456,7 @@ fn a_refused_chunk_says_which_lines_were_applied() {
                         line: 2042,
                         field: "unit".into(),
                         reason: "c11953 is outside the subtree of origin c11950".into(),
+                        reason_vi: "c11953 nằm ngoài địa bàn của đơn vị ghi nhận c11950".into(),
                     }],
                 },
             },
@@ -483,7 +484,7 @@ fn a_refused_chunk_says_which_lines_were_applied() {
         &vi,
         &[
             "phần 3/4 (dòng 2001–3000): bị từ chối",
-            "dòng 2042: unit:",
+            "dòng 2042: unit: c11953 nằm ngoài địa bàn",
             "Đã ghi: dòng 1–2000.",
             "Chưa gửi: dòng 3001–3500.",
         ],
@@ -704,6 +705,16 @@ fn submit_and_status_through_the_real_binary() {
         &["line 3: unit: ", "c11953", "Nothing was applied"],
     );
     assert_eq!(log_length(), 3, "nothing of a refused batch is applied");
+    // The same refusal in Vietnamese, the default: the validator's reason
+    // in the officer's language, naming the field and the unit.
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&outside])));
+    assert_eq!(code, Some(65), "refused submit (vi): {stdout}{stderr}");
+    has_all(
+        &stderr,
+        &["dòng 3: unit: c11953 nằm ngoài địa bàn của đơn vị ghi nhận c11950"],
+    );
+    assert!(!stderr.contains("outside the subtree"), "{stderr}");
+    assert_eq!(log_length(), 3);
 
     // Malformed JSON: nothing is sent.
     let malformed = node.write(

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use sync178_shared::history::{History, HistoryError};
+use sync178_shared::i18n::{Lang, Localized};
 use sync178_shared::period::parse_date;
 use sync178_shared::unit::UnitId;
 
@@ -83,7 +84,13 @@ fn an_id_outside_the_listing_in_force_is_refused_naming_unit_date_and_listing() 
         .expect_err("not yet");
     assert_eq!(
         err.to_string(),
-        "c00004@2025 does not exist in the listing 2024 (until 2025-06-30) in force on 2024-05-01 (it exists as c00004, c00004@2025)"
+        "c00004@2025 does not exist in the listing 2024 (until 2025-06-30) in force on 2024-05-01 (it exists as c00004)"
+    );
+    // What the officer reads by default: Vietnamese dates, and the other
+    // listing's id to use instead (not the id given, which is refused).
+    assert_eq!(
+        err.text(Lang::Vi),
+        "c00004@2025 không có trong danh mục 2024 (đến 30/06/2025), danh mục có hiệu lực ngày 01/05/2024 (cùng mã ở danh mục khác: c00004)"
     );
     // A 2024 code the 2025 listing did not reuse.
     let gone = h
