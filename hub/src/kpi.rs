@@ -15,7 +15,7 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
 
 use crate::index::Slot;
-use crate::state::{Business, State, month_of, year_of};
+use crate::state::{Business, Places, State, month_of, year_of};
 
 /// Person-based counts below this are shown as "<5" to operators.
 pub const SUPPRESS_BELOW: u64 = 5;
@@ -158,17 +158,19 @@ pub mod scan {
         }
     }
 
-    /// Every KPI for `unit` and `year`.
-    pub fn compute(
+    /// Every KPI for `unit` and `year`, units read by `places` (a bare
+    /// topology, or a history: which communes a merged one was made of).
+    pub fn compute<'a>(
         state: &State,
-        topo: &Topology,
+        places: impl Into<Places<'a>>,
         unit: UnitId,
         year: i32,
         deadline_days: i32,
     ) -> Vec<KpiFigure> {
-        let pre = prepass(state, topo, unit, year);
+        let places = places.into();
+        let pre = prepass(state, places.topology(), unit, year);
         ALL.iter()
-            .map(|k| compute_with(state, topo, unit, year, deadline_days, *k, &pre))
+            .map(|k| compute_with(state, places, unit, year, deadline_days, *k, &pre))
             .collect()
     }
 
@@ -179,13 +181,14 @@ pub mod scan {
     #[allow(clippy::too_many_arguments)]
     fn compute_with(
         state: &State,
-        topo: &Topology,
+        places: Places<'_>,
         unit: UnitId,
         year: i32,
         deadline_days: i32,
         kpi: Kpi,
         pre: &Prepass<'_>,
     ) -> KpiFigure {
+        let topo = places.topology();
         let p = &state.proj;
         let within = |u: UnitId| topo.is_within(u, unit);
         let cs = || pre.communes.iter().copied();
@@ -199,7 +202,11 @@ pub mod scan {
             Kpi::CommunesWithAwareness => {
                 count(cs().map(|c| positive(p.awareness.get(&(c, year)))))
             }
-            Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
+            Kpi::CommunesWithPlan => count(cs().map(|c| {
+                p.plans
+                    .get(&(c, year))
+                    .is_some_and(|v| crate::state::has_plan(v, c, &places.parts(c, year)))
+            })),
             Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
                 let (_, u, received) = *t.received.iter().min_by_key(|r| (r.2, r.0))?;
                 if !within(u) || year_of(received) != year {
@@ -239,7 +246,7 @@ pub mod scan {
             Kpi::HealthyCommunes => count(cs().map(|c| {
                 p.healthy
                     .get(&(c, year))
-                    .is_some_and(|v| crate::state::is_healthy(v))
+                    .is_some_and(|v| crate::state::is_healthy(v, c, &places.parts(c, year)))
             })),
             Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
                 let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;
