@@ -1,5 +1,6 @@
 //! KPI counters kept current on apply, so a KPI or client query is a handful
-//! of lookups rather than a scan of the registries.
+//! of lookups rather than a scan of the registries. What each KPI counts is
+//! defined in docs/KPI.md.
 //!
 //! Every registry entity — a business, a tip-off, a client, a violation
 //! record, the pilot models of a commune, a commune's awareness, plan or

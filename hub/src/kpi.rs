@@ -1,7 +1,8 @@
-//! The KPIs of DESIGN.md §8 for a unit and year, against the nearest target.
+//! The KPIs defined in docs/KPI.md for a unit and year, against the nearest target.
 //!
 //! Attribution: an event counts for the period of its `occurred_on` and for
-//! its `unit` and every ancestor. Denominators come from the registry and the
+//! its `unit` and every ancestor (the exceptions, and every KPI's exact
+//! definition, in docs/KPI.md). Denominators come from the registry and the
 //! topology (communes in the unit), never from counting events alone. A KPI
 //! whose denominator is 0 has no value.
 //!
@@ -129,8 +130,8 @@ pub fn clients(state: &State, unit: UnitId, period: Period) -> (u64, u64) {
     (n(Slot::ClientsInNeed), n(Slot::ClientsServed))
 }
 
-/// The KPIs and client counts computed by scanning the registries, as DESIGN.md
-/// §8 defines them. Slow (every business, tip-off and client each time);
+/// The KPIs and client counts computed by scanning the registries, as
+/// docs/KPI.md defines them. Slow (every business, tip-off and client each time);
 /// kept as the reference the KPI index is tested and reconciled against.
 pub mod scan {
     use super::*;
