@@ -8,7 +8,9 @@
 //! few signed counts. When an event changes an entity, [`crate::state`]
 //! computes the entity's contribution before and after the change and adds
 //! the difference. The index is therefore a function of the projections
-//! alone: [`KpiIndex::build`] from the projections must equal the index kept
+//! alone (and of the history's merge tables, which say which old communes
+//! a commune of today was made of: docs/KPI.md, "Merged communes"):
+//! [`KpiIndex::build`] from the projections must equal the index kept
 //! incrementally, which the property test and `reconcile projections` check.
 //!
 //! Two kinds of counter:

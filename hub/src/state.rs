@@ -865,9 +865,9 @@ impl State {
         self.index.change(topo, before, after);
     }
 
-    /// Whether the KPI index equals one built from the projections, read
-    /// by `places` (a history for both views; [`Places::in_view`] is the
-    /// hub's own business, the parts of a commune are the same in both).
+    /// Whether the KPI index equals one built from the projections, units
+    /// read by `places`: the history the state was built with (either view:
+    /// a commune's parts are the same in both), or a bare topology.
     pub fn index_is_consistent<'a>(&self, places: impl Into<Places<'a>>) -> bool {
         self.index == KpiIndex::build(&self.proj, places)
     }
