@@ -1,5 +1,6 @@
 //! KPI counters kept current on apply, so a KPI or client query is a handful
-//! of lookups rather than a scan of the registries.
+//! of lookups rather than a scan of the registries. What each KPI counts is
+//! defined in docs/KPI.md.
 //!
 //! Every registry entity — a business, a tip-off, a client, a violation
 //! record, the pilot models of a commune, a commune's awareness, plan or
@@ -7,7 +8,9 @@
 //! few signed counts. When an event changes an entity, [`crate::state`]
 //! computes the entity's contribution before and after the change and adds
 //! the difference. The index is therefore a function of the projections
-//! alone: [`KpiIndex::build`] from the projections must equal the index kept
+//! alone (and of the history's merge tables, which say which old communes
+//! a commune of today was made of: docs/KPI.md, "Merged communes"):
+//! [`KpiIndex::build`] from the projections must equal the index kept
 //! incrementally, which the property test and `reconcile projections` check.
 //!
 //! Two kinds of counter:
@@ -28,7 +31,7 @@ use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
 
-use crate::state::{Business, BusinessView, Day, Projections, month_of, year_of};
+use crate::state::{Business, BusinessView, Day, Places, Projections, month_of, year_of};
 
 /// What a counter counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -182,8 +185,14 @@ fn pilot_units<'a>(proj: &Projections, model: &str, also: Option<UnitId>) -> Vec
 /// for slots that expand.
 pub type Contribution = Vec<(Key, i64)>;
 
-/// The contribution of `entities` as the projections stand.
-pub fn contribution(proj: &Projections, topo: &Topology, entities: &[Entity<'_>]) -> Contribution {
+/// The contribution of `entities` as the projections stand, units read by
+/// `places` (whose history says which communes a merged one was made of).
+pub fn contribution(
+    proj: &Projections,
+    places: Places<'_>,
+    entities: &[Entity<'_>],
+) -> Contribution {
+    let topo = places.topology();
     let mut out = Vec::new();
     for e in entities {
         match *e {
@@ -204,14 +213,17 @@ pub fn contribution(proj: &Projections, topo: &Topology, entities: &[Entity<'_>]
                 commune_flag(u, y, n > 0, Slot::AwarenessCommunes, &mut out);
             }
             Entity::Plan(u, y) => {
-                let n = proj.plans.get(&(u, y)).copied().unwrap_or(0);
-                commune_flag(u, y, n > 0, Slot::PlanCommunes, &mut out);
+                let on = proj
+                    .plans
+                    .get(&(u, y))
+                    .is_some_and(|v| crate::state::has_plan(v, u, &places.parts(u, y)));
+                commune_flag(u, y, on, Slot::PlanCommunes, &mut out);
             }
             Entity::Healthy(u, y) => {
                 let healthy = proj
                     .healthy
                     .get(&(u, y))
-                    .is_some_and(|v| crate::state::is_healthy(v));
+                    .is_some_and(|v| crate::state::is_healthy(v, u, &places.parts(u, y)));
                 commune_flag(u, y, healthy, Slot::HealthyCommunes, &mut out);
             }
             Entity::WorkersReached(u, y) => {
@@ -411,8 +423,10 @@ pub struct KpiIndex {
 }
 
 impl KpiIndex {
-    /// The index of `proj`, built from scratch.
-    pub fn build(proj: &Projections, topo: &Topology) -> KpiIndex {
+    /// The index of `proj`, built from scratch, units read by `places`.
+    pub fn build<'a>(proj: &Projections, places: impl Into<Places<'a>>) -> KpiIndex {
+        let places = places.into();
+        let topo = places.topology();
         let mut c = Contribution::new();
         for id in proj.businesses.keys() {
             business(proj, id, &mut c);
@@ -437,14 +451,14 @@ impl KpiIndex {
         for (&(u, y), n) in &proj.awareness {
             commune_flag(u, y, *n > 0, Slot::AwarenessCommunes, &mut c);
         }
-        for (&(u, y), n) in &proj.plans {
-            commune_flag(u, y, *n > 0, Slot::PlanCommunes, &mut c);
+        for &(u, y) in proj.plans.keys() {
+            c.extend(contribution(proj, places, &[Entity::Plan(u, y)]));
         }
         for &(u, y) in proj.healthy.keys() {
-            c.extend(contribution(proj, topo, &[Entity::Healthy(u, y)]));
+            c.extend(contribution(proj, places, &[Entity::Healthy(u, y)]));
         }
         for &(u, y) in proj.workers_reached.keys() {
-            c.extend(contribution(proj, topo, &[Entity::WorkersReached(u, y)]));
+            c.extend(contribution(proj, places, &[Entity::WorkersReached(u, y)]));
         }
         let mut index = KpiIndex::default();
         index.change(topo, Vec::new(), c);

@@ -1,7 +1,8 @@
-//! The KPIs of DESIGN.md §8 for a unit and year, against the nearest target.
+//! The KPIs defined in docs/KPI.md for a unit and year, against the nearest target.
 //!
 //! Attribution: an event counts for the period of its `occurred_on` and for
-//! its `unit` and every ancestor. Denominators come from the registry and the
+//! its `unit` and every ancestor (the exceptions, and every KPI's exact
+//! definition, in docs/KPI.md). Denominators come from the registry and the
 //! topology (communes in the unit), never from counting events alone. A KPI
 //! whose denominator is 0 has no value.
 //!
@@ -15,7 +16,7 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::{Level, UnitId};
 
 use crate::index::Slot;
-use crate::state::{Business, State, month_of, year_of};
+use crate::state::{Business, Places, State, month_of, year_of};
 
 /// Person-based counts below this are shown as "<5" to operators.
 pub const SUPPRESS_BELOW: u64 = 5;
@@ -129,8 +130,8 @@ pub fn clients(state: &State, unit: UnitId, period: Period) -> (u64, u64) {
     (n(Slot::ClientsInNeed), n(Slot::ClientsServed))
 }
 
-/// The KPIs and client counts computed by scanning the registries, as DESIGN.md
-/// §8 defines them. Slow (every business, tip-off and client each time);
+/// The KPIs and client counts computed by scanning the registries, as
+/// docs/KPI.md defines them. Slow (every business, tip-off and client each time);
 /// kept as the reference the KPI index is tested and reconciled against.
 pub mod scan {
     use super::*;
@@ -158,17 +159,19 @@ pub mod scan {
         }
     }
 
-    /// Every KPI for `unit` and `year`.
-    pub fn compute(
+    /// Every KPI for `unit` and `year`, units read by `places` (a bare
+    /// topology, or a history: which communes a merged one was made of).
+    pub fn compute<'a>(
         state: &State,
-        topo: &Topology,
+        places: impl Into<Places<'a>>,
         unit: UnitId,
         year: i32,
         deadline_days: i32,
     ) -> Vec<KpiFigure> {
-        let pre = prepass(state, topo, unit, year);
+        let places = places.into();
+        let pre = prepass(state, places.topology(), unit, year);
         ALL.iter()
-            .map(|k| compute_with(state, topo, unit, year, deadline_days, *k, &pre))
+            .map(|k| compute_with(state, places, unit, year, deadline_days, *k, &pre))
             .collect()
     }
 
@@ -179,13 +182,14 @@ pub mod scan {
     #[allow(clippy::too_many_arguments)]
     fn compute_with(
         state: &State,
-        topo: &Topology,
+        places: Places<'_>,
         unit: UnitId,
         year: i32,
         deadline_days: i32,
         kpi: Kpi,
         pre: &Prepass<'_>,
     ) -> KpiFigure {
+        let topo = places.topology();
         let p = &state.proj;
         let within = |u: UnitId| topo.is_within(u, unit);
         let cs = || pre.communes.iter().copied();
@@ -199,7 +203,11 @@ pub mod scan {
             Kpi::CommunesWithAwareness => {
                 count(cs().map(|c| positive(p.awareness.get(&(c, year)))))
             }
-            Kpi::CommunesWithPlan => count(cs().map(|c| positive(p.plans.get(&(c, year))))),
+            Kpi::CommunesWithPlan => count(cs().map(|c| {
+                p.plans
+                    .get(&(c, year))
+                    .is_some_and(|v| crate::state::has_plan(v, c, &places.parts(c, year)))
+            })),
             Kpi::TipoffsOnTime => count(p.tips.values().filter_map(|t| {
                 let (_, u, received) = *t.received.iter().min_by_key(|r| (r.2, r.0))?;
                 if !within(u) || year_of(received) != year {
@@ -239,7 +247,7 @@ pub mod scan {
             Kpi::HealthyCommunes => count(cs().map(|c| {
                 p.healthy
                     .get(&(c, year))
-                    .is_some_and(|v| crate::state::is_healthy(v))
+                    .is_some_and(|v| crate::state::is_healthy(v, c, &places.parts(c, year)))
             })),
             Kpi::ViolationsHandled => count(p.violations.values().filter_map(|v| {
                 let (_, u, d) = *v.recorded.iter().min_by_key(|r| (r.2, r.0))?;

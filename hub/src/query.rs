@@ -21,6 +21,7 @@ use tonic::{Request, Response, Status};
 
 use crate::Hub;
 use crate::follower::NodeHeads;
+use crate::index::Slot;
 use crate::kpi::{self, SUPPRESS_BELOW};
 use crate::state::{OriginSeen, State, View, metric, metric_names};
 
@@ -338,7 +339,17 @@ pub fn completeness(
                 unit: u.to_string(),
                 name: name(topo, u),
                 events: u64::try_from(events_in(state, u, p)).unwrap_or(0),
-                has_plan: state.proj.plans.get(&(u, p.year())).is_some_and(|n| *n > 0),
+                // A commune as the plan KPI counts it (docs/KPI.md); another unit: a plan of its own.
+                has_plan: if u.level() == Level::Commune {
+                    let y = Period::Year { year: p.year() };
+                    state.index.at(u, y, Slot::PlanCommunes) > 0
+                } else {
+                    state
+                        .proj
+                        .plans
+                        .get(&(u, p.year()))
+                        .is_some_and(|v| !v.is_empty())
+                },
                 last_recorded_at: state.origins.get(&u).map_or(0, |o| o.last_recorded_at),
             }
         })

@@ -32,24 +32,33 @@ pub struct EvKey {
     pub seq: u64,
 }
 
-/// Whether a commune's assessments for a year make it healthy: each
-/// recording origin's latest assessment counts, and the commune is healthy
-/// when every one of them says so. One origin (the commune's own node) is
-/// the usual case: its latest assessment decides. By today's structure a
-/// merged commune's year before the reform holds its old communes'
-/// assessments: it was healthy only if each of them was.
-pub fn is_healthy(assessments: &[Setting<i32>]) -> bool {
-    let mut latest: BTreeMap<UnitId, &Setting<i32>> = BTreeMap::new();
-    for a in assessments {
-        let e = latest.entry(a.1.origin).or_insert(a);
-        if (a.0, a.1) > (e.0, e.1) {
-            *e = a;
-        }
+/// Whether `commune` was healthy in a year, from the assessments kept for
+/// it (`docs/KPI.md`, "Healthy communes" and "Merged communes"): its own
+/// latest assessment (greatest `recorded_at`, then key) decides; with none
+/// of its own (by today's structure, a year before the commune existed) it
+/// was healthy only if every one of its `parts` was assessed and its latest
+/// assessment says healthy. A part not assessed makes it not healthy.
+pub fn is_healthy(assessments: &[Assessment], commune: UnitId, parts: &[UnitId]) -> bool {
+    let healthy = sync178_shared::proto::v1::HealthyClass::Healthy as i32;
+    let latest = |u: UnitId| {
+        assessments
+            .iter()
+            .filter(|a| a.2 == u)
+            .max_by_key(|a| (a.0, a.1))
+            .map(|a| a.3 == healthy)
+    };
+    if let Some(own) = latest(commune) {
+        return own;
     }
-    !latest.is_empty()
-        && latest
-            .values()
-            .all(|(_, _, class)| *class == sync178_shared::proto::v1::HealthyClass::Healthy as i32)
+    !parts.is_empty() && parts.iter().all(|p| latest(*p) == Some(true))
+}
+
+/// Whether `commune` had a plan for a year (`docs/KPI.md`, "Communes with
+/// a plan" and "Merged communes"): a plan recorded for the commune itself;
+/// with none of its own, a plan recorded for every one of its `parts`.
+pub fn has_plan(plans: &[PlanEntry], commune: UnitId, parts: &[UnitId]) -> bool {
+    let of = |u: UnitId| plans.iter().any(|p| p.1 == u);
+    of(commune) || (!parts.is_empty() && parts.iter().all(|p| of(*p)))
 }
 
 /// A day as its Julian day number (compact and ordered).
@@ -183,6 +192,13 @@ pub type Registration = (EvKey, UnitId, Day, i32, bool, u32);
 pub type Update = (EvKey, Day, i32, Option<bool>, Option<u32>);
 /// A setting where the latest recorded wins: recorded_at, key, value.
 pub type Setting<T> = (i64, EvKey, T);
+/// A healthy-commune assessment: recorded_at, key, the commune as recorded
+/// (by today's structure, possibly a predecessor of the commune it counts
+/// for), classification.
+pub type Assessment = (i64, EvKey, UnitId, i32);
+/// A plan adopted: key, the unit as recorded (by today's structure, possibly
+/// a predecessor of the unit it counts for).
+pub type PlanEntry = (EvKey, UnitId);
 /// What an event counts as: unit, day, body.
 pub type Counted = (UnitId, Day, Body);
 
@@ -313,16 +329,17 @@ pub struct Projections {
     pub workers_reached: BTreeMap<(UnitId, i32), i64>,
     /// Awareness activities per (unit, year), at the event's unit only.
     pub awareness: BTreeMap<(UnitId, i32), i64>,
-    /// Plans adopted per (unit, plan year).
-    pub plans: BTreeMap<(UnitId, i32), i64>,
+    /// Plans adopted per (unit, plan year), with the unit each was recorded for.
+    pub plans: BTreeMap<(UnitId, i32), Vec<PlanEntry>>,
     /// Tip-offs.
     pub tips: BTreeMap<String, Tip>,
     /// Clients by `client_ref`.
     pub clients: BTreeMap<String, Client>,
     /// Pilot models.
     pub pilots: BTreeMap<String, Pilot>,
-    /// Healthy-commune assessments per (commune, year): recorded_at, key, class.
-    pub healthy: BTreeMap<(UnitId, i32), Vec<Setting<i32>>>,
+    /// Healthy-commune assessments per (commune, year): recorded_at, key,
+    /// commune as recorded, class.
+    pub healthy: BTreeMap<(UnitId, i32), Vec<Assessment>>,
     /// Targets per (unit, year, kpi): recorded_at, key, target in bp.
     pub targets: BTreeMap<(UnitId, i32, i32), Vec<Setting<u32>>>,
     /// Violation records by record number.
@@ -420,8 +437,53 @@ impl<'a> Places<'a> {
         Places { view, ..self }
     }
 
+    /// The communes whose records decide a commune's status (plan, healthy)
+    /// for `year` when it has no record of its own: itself when its listing
+    /// was in force on 1 January of `year`, else its predecessors of the
+    /// listing then in force (`docs/KPI.md`, "Merged communes"). A bare
+    /// topology has one listing: the commune itself.
+    pub fn parts(&self, commune: UnitId, year: i32) -> Vec<UnitId> {
+        let Some(history) = self.history else {
+            return vec![commune];
+        };
+        let Ok(jan1) = Date::from_calendar_date(year, time::Month::January, 1) else {
+            return vec![commune];
+        };
+        let edition = history.in_force_on(jan1).edition();
+        if commune.edition() == edition {
+            return vec![commune];
+        }
+        history
+            .predecessors(commune)
+            .iter()
+            .copied()
+            .filter(|p| p.edition() == edition)
+            .collect()
+    }
+
+    /// The unit as read in its own listing, the unit this view counts it
+    /// for, and the day an event names.
+    fn resolve_part(&self, unit: &str, occurred_on: &str) -> Result<(UnitId, UnitId, Day), Skip> {
+        let (u, d) = self.resolve_in(unit, occurred_on, View::AsRecorded)?;
+        let placed = match self.view {
+            View::AsRecorded => u,
+            View::Today => match self.history {
+                None => u,
+                Some(history) => history.place_today(u).ok_or_else(|| {
+                    Skip::BadEnvelope(format!("unit {u} has no place in today's structure"))
+                })?,
+            },
+        };
+        Ok((u, placed, d))
+    }
+
     /// The unit and day an event names, read as this view reads them.
     fn resolve(&self, unit: &str, occurred_on: &str) -> Result<(UnitId, Day), Skip> {
+        self.resolve_in(unit, occurred_on, self.view)
+    }
+
+    /// The unit and day an event names, read as `view` reads them.
+    fn resolve_in(&self, unit: &str, occurred_on: &str, view: View) -> Result<(UnitId, Day), Skip> {
         let d =
             parse_date(occurred_on).map_err(|e| Skip::BadEnvelope(format!("occurred_on: {e}")))?;
         let Some(history) = self.history else {
@@ -438,7 +500,7 @@ impl<'a> Places<'a> {
         let u = history
             .read(unit, d)
             .map_err(|e| Skip::BadEnvelope(format!("unit: {e}")))?;
-        let u = match self.view {
+        let u = match view {
             View::AsRecorded => u,
             View::Today => history.place_today(u).ok_or_else(|| {
                 Skip::BadEnvelope(format!("unit {u} has no place in today's structure"))
@@ -492,6 +554,10 @@ impl<F: FnMut(UnitId, u64) -> Option<Event>> Fetch for F {
 /// What an event counts as: where, when, and the body.
 struct Fact<'a> {
     key: EvKey,
+    /// The unit as read in its own listing (a predecessor of `unit` by
+    /// today's structure). Only additions use it: what a void or
+    /// correction takes back is found by `key`.
+    part: UnitId,
     unit: UnitId,
     day: Day,
     recorded_at: i64,
@@ -596,7 +662,7 @@ impl State {
             origin,
             seq: ev.seq,
         };
-        let (unit, day) = places.resolve(&ev.unit, &ev.occurred_on)?;
+        let (part, unit, day) = places.resolve_part(&ev.unit, &ev.occurred_on)?;
         let body = ev
             .body
             .as_ref()
@@ -610,9 +676,10 @@ impl State {
                     return Err(Skip::BadCorrection("target already voided".into()));
                 };
                 self.contribute(
-                    topo,
+                    places,
                     &Fact {
                         key: target,
+                        part: tu,
                         unit: tu,
                         day: td,
                         recorded_at: 0,
@@ -647,12 +714,13 @@ impl State {
                         "a replacement cannot be a void or correction".into(),
                     ));
                 }
-                let (nu, nd) = places.resolve(&c.unit, &c.occurred_on)?;
+                let (npart, nu, nd) = places.resolve_part(&c.unit, &c.occurred_on)?;
                 if let Some((tu, td, tbody)) = current {
                     self.contribute(
-                        topo,
+                        places,
                         &Fact {
                             key: target,
+                            part: tu,
                             unit: tu,
                             day: td,
                             recorded_at: 0,
@@ -662,9 +730,10 @@ impl State {
                     );
                 }
                 self.contribute(
-                    topo,
+                    places,
                     &Fact {
                         key: target,
+                        part: npart,
                         unit: nu,
                         day: nd,
                         recorded_at: ev.recorded_at,
@@ -685,9 +754,10 @@ impl State {
             }
             _ => {
                 self.contribute(
-                    topo,
+                    places,
                     &Fact {
                         key,
+                        part,
                         unit,
                         day,
                         recorded_at: ev.recorded_at,
@@ -783,20 +853,23 @@ impl State {
 
     /// Adds (`sign` 1) or takes back (`sign` -1) what `f` counts for, in
     /// the projections and in the KPI index.
-    fn contribute(&mut self, topo: &Topology, f: &Fact<'_>, sign: i64) {
+    fn contribute(&mut self, places: Places<'_>, f: &Fact<'_>, sign: i64) {
+        let topo = places.topology();
         let touched = match &f.body.kind {
             Some(kind) => index::touched(&self.proj, kind, f.unit, f.day),
             None => Vec::new(),
         };
-        let before = index::contribution(&self.proj, topo, &touched);
+        let before = index::contribution(&self.proj, places, &touched);
         self.project(topo, f, sign);
-        let after = index::contribution(&self.proj, topo, &touched);
+        let after = index::contribution(&self.proj, places, &touched);
         self.index.change(topo, before, after);
     }
 
-    /// Whether the KPI index equals one built from the projections.
-    pub fn index_is_consistent(&self, topo: &Topology) -> bool {
-        self.index == KpiIndex::build(&self.proj, topo)
+    /// Whether the KPI index equals one built from the projections, units
+    /// read by `places`: the history the state was built with (either view:
+    /// a commune's parts are the same in both), or a bare topology.
+    pub fn index_is_consistent<'a>(&self, places: impl Into<Places<'a>>) -> bool {
+        self.index == KpiIndex::build(&self.proj, places)
     }
 
     fn project(&mut self, topo: &Topology, f: &Fact<'_>, sign: i64) {
@@ -938,7 +1011,8 @@ impl State {
             }
             Kind::PlanAdopted(p) => {
                 bumps.push((m!("plans.adopted"), sign));
-                *self.proj.plans.entry((unit, p.year as i32)).or_default() += sign;
+                let e = self.proj.plans.entry((unit, p.year as i32)).or_default();
+                edit(e, sign, (key, f.part), |x| x.0 == key);
             }
             Kind::TargetSet(t) => {
                 let e = self
@@ -961,9 +1035,12 @@ impl State {
             Kind::HealthyCommuneAssessed(h) => {
                 bumps.push((m!("healthy.assessments"), sign));
                 let e = self.proj.healthy.entry((unit, h.year as i32)).or_default();
-                edit(e, sign, (f.recorded_at, key, h.classification), |x| {
-                    x.1 == key
-                });
+                edit(
+                    e,
+                    sign,
+                    (f.recorded_at, key, f.part, h.classification),
+                    |x| x.1 == key,
+                );
             }
             Kind::VolunteerTeamReported(v) => {
                 bumps.push((m!("volunteer_teams.reports"), sign));

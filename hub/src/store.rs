@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::state::State;
 
 /// Format of the stored state; bumped on any incompatible change.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 const STATE_KEY: &[u8] = b"state";
 const META_KEY: &[u8] = b"meta";

@@ -1008,7 +1008,14 @@ fn query_and_rebuild_through_the_real_binary() {
     {
         let (opened, _) = sync178_hub::open(&hub_config).unwrap_or_else(|e| panic!("{e}"));
         let mut drifted = opened.read().clone();
-        drifted.proj.plans.insert((unit("c11953"), 2024), 1);
+        let key = sync178_hub::state::EvKey {
+            origin: unit("c11953"),
+            seq: 999,
+        };
+        drifted
+            .proj
+            .plans
+            .insert((unit("c11953"), 2024), vec![(key, unit("c11953"))]);
         opened
             .replace_state(drifted)
             .unwrap_or_else(|e| panic!("{e}"));

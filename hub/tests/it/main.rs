@@ -9,6 +9,7 @@ mod demo;
 mod digest_replay;
 mod history_views;
 mod kpi_scenario;
+mod merged_units;
 mod startup;
 mod sync_status;
 mod web_signin;
