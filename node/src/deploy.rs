@@ -452,8 +452,8 @@ pub struct DeployReport {
     pub hub: TlsFiles,
     /// The hub's config, `OUT/<province>/hub.toml`.
     pub hub_config: PathBuf,
-    /// The hub's `data_dir` as written (relative to `hub_config`'s folder
-    /// if relative).
+    /// The hub's `data_dir`, a relative one joined to `hub_config`'s folder
+    /// (as the hub reads it).
     pub hub_data_dir: PathBuf,
     /// Where the hub's gRPC `Query` service listens.
     pub hub_listen: SocketAddr,
@@ -670,7 +670,7 @@ fn write_deployment(
         topology: topology_path,
         hub,
         hub_config,
-        hub_data_dir: PathBuf::from(hub_data_dir),
+        hub_data_dir: root_dir.join(&hub_data_dir),
         hub_listen,
         hub_web,
         operator: certs::province_files(&certs_dir, Identity::new(province, Role::Operator)),
