@@ -159,7 +159,7 @@ pub enum DeployError {
     },
     /// The hub's ports collide with each other or with a node's.
     #[error(
-        "--hub-port {port}, --hub-web-port {web}: {reason}; choose other ports (the nodes use {first}..={last})"
+        "--hub-port {port}, --hub-web-port {web}: {clash}; choose other ports (the nodes use {first}..={last})"
     )]
     HubPorts {
         /// The gRPC port asked for.
@@ -167,7 +167,7 @@ pub enum DeployError {
         /// The web port asked for.
         web: u16,
         /// Which ports collide.
-        reason: String,
+        clash: HubClash,
         /// The nodes' first port.
         first: u16,
         /// The nodes' last port.
@@ -211,6 +211,86 @@ impl DeployError {
             | DeployError::History(HistoryError::Io { .. }) => 1,
             DeployError::Topology(_) | DeployError::History(_) => exit::DATAERR,
             _ => 1,
+        }
+    }
+}
+
+/// How the hub's ports collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubClash {
+    /// A port of 0.
+    Zero,
+    /// The gRPC and web ports are the same.
+    Same,
+    /// A node listens on one of them.
+    Node(UnitId, SocketAddr),
+}
+
+impl std::fmt::Display for HubClash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HubClash::Zero => write!(f, "port 0 is not a port"),
+            HubClash::Same => write!(f, "the same port twice"),
+            HubClash::Node(unit, addr) => write!(f, "node {unit} listens on {addr}"),
+        }
+    }
+}
+
+impl DeployError {
+    /// The error as one line in `lang`; the causes from the listing, the
+    /// history, the certificates and the system stay as they are.
+    pub fn render(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            DeployError::Topology(e) => format!("danh mục đơn vị: {e}"),
+            DeployError::History(e) => format!("lịch sử địa giới: {e}"),
+            DeployError::NoDistricts(p) => format!(
+                "--districts: {p} không có cấp huyện trong danh mục này (hai cấp); chỉ dùng --communes"
+            ),
+            DeployError::ZeroLimit(option) => format!("--{option} phải từ 1 trở lên"),
+            DeployError::Ports { base, count, last } => format!(
+                "--base-port {base}: {count} node cần các cổng {base}..={last}, vượt quá 65535 hoặc dưới 1"
+            ),
+            DeployError::DataDir { option, path } => {
+                format!("{option} {}: không phải UTF-8 hợp lệ", path.display())
+            }
+            DeployError::HubPorts {
+                port,
+                web,
+                clash,
+                first,
+                last,
+            } => {
+                let clash = match clash {
+                    HubClash::Zero => "cổng 0 không dùng được".to_owned(),
+                    HubClash::Same => "hai cổng trùng nhau".to_owned(),
+                    HubClash::Node(unit, addr) => format!("node {unit} đã nghe ở {addr}"),
+                };
+                format!(
+                    "--hub-port {port}, --hub-web-port {web}: {clash}; hãy chọn cổng khác (các node dùng {first}..={last})"
+                )
+            }
+            DeployError::Certs(e) => format!("chứng thư: {e}"),
+            DeployError::Io {
+                action,
+                path,
+                source,
+            } => {
+                let action = match *action {
+                    "write" => "ghi",
+                    "read" => "đọc",
+                    "create directory" => "tạo thư mục",
+                    "read directory" => "đọc thư mục",
+                    other => other,
+                };
+                format!("không {action} được {}: {source}", path.display())
+            }
+            DeployError::Listing(e) => format!("đọc lại danh mục của tỉnh (lỗi chương trình): {e}"),
+            DeployError::SelfCheck(e) => {
+                format!("cấu hình vừa viết không đọc lại được (lỗi chương trình): {e}")
+            }
         }
     }
 }
@@ -695,21 +775,21 @@ fn hub_addresses(
         ports.clone().min().unwrap_or(args.base_port),
         ports.max().unwrap_or(args.base_port),
     );
-    let reason = if port == 0 || web == 0 {
-        Some("port 0 is not a port".to_owned())
+    let clash = if port == 0 || web == 0 {
+        Some(HubClash::Zero)
     } else if port == web {
-        Some("the same port twice".to_owned())
+        Some(HubClash::Same)
     } else {
         nodes
             .iter()
             .find(|n| n.listen.port() == port || n.listen.port() == web)
-            .map(|n| format!("node {} listens on {}", n.unit, n.listen))
+            .map(|n| HubClash::Node(n.unit, n.listen))
     };
-    match reason {
-        Some(reason) => Err(DeployError::HubPorts {
+    match clash {
+        Some(clash) => Err(DeployError::HubPorts {
             port,
             web,
-            reason,
+            clash,
             first,
             last,
         }),
@@ -1257,6 +1337,9 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
                 .contains("node d323 listens on 127.0.0.1:17101"),
             "{e}"
         );
+        let vi = e.render(Lang::Vi);
+        assert!(vi.contains("node d323 đã nghe ở 127.0.0.1:17101"), "{vi}");
+        assert!(vi.contains("hãy chọn cổng khác"), "{vi}");
         let vi = render(&second, Lang::Vi);
         assert!(vi.contains("Đã triển khai p33"), "{vi}");
         assert!(vi.contains("chạy: sync178-hub run --config "), "{vi}");

@@ -300,7 +300,7 @@ fn deploy(args: &sync178_node::deploy::DeployArgs, lang: Lang) -> u8 {
             0
         }
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", e.render(lang));
             e.exit_code()
         }
     }
