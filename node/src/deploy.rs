@@ -829,8 +829,8 @@ fn hub_toml(hub: &HubPlan<'_>) -> String {
     );
     let _ = writeln!(
         s,
-        "# Run: sync178-hub run --config hub.toml (installed as /etc/sync178/hub.toml:\n\
-         #   deploy/systemd/sync178-hub.service). Relative paths are relative to this file's folder."
+        "# Run: sync178-hub run --config <this file>; installed as /etc/sync178/hub.toml,\n\
+         # deploy/systemd/sync178-hub.service runs it. Relative paths are relative to this file's folder."
     );
     let _ = writeln!(
         s,
