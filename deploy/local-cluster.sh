@@ -3,17 +3,18 @@
 # from the 2024 listing, its first 2 districts and the first 2 communes of
 # each, every unit its own `sync178-node` process with its own config,
 # certificate, data folder, pid file and log, linked over loopback with
-# mutual TLS exactly as in production. The hub joins once it exists (see
-# "Hub hook" below).
+# mutual TLS exactly as in production, and the province's hub, with the
+# hub.toml `deploy` writes.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 usage: deploy/local-cluster.sh up|status|down [--dir DIR] [options]
 
-  up      build sync178-node (unless --bin), write the cluster into DIR with
-          `sync178-node deploy`, start every node in the background and wait
-          until each answers `sync178-node status`
+  up      build sync178-node and sync178-hub (unless --bin), write the
+          cluster into DIR with `sync178-node deploy`, start every node and
+          the hub (DIR/p33/hub.toml) in the background and wait until each
+          answers
   status  a short status of every node
   down    SIGTERM every node (and the hub) started by `up`, wait for them to exit
 
@@ -36,9 +37,9 @@ TOPOLOGY="$ROOT/deploy/topology/vn-admin-units-2024.csv"
 PROVINCE=p33
 DISTRICTS=2
 COMMUNES=2
-# Nodes, plus one port kept free for the hub.
+# Nodes, plus two ports kept free for the hub (gRPC, web page).
 NODE_COUNT=$((1 + DISTRICTS + DISTRICTS * COMMUNES))
-PORT_BLOCK=$((NODE_COUNT + 1))
+PORT_BLOCK=$((NODE_COUNT + 2))
 POLL=0.2
 
 die() {
@@ -191,44 +192,26 @@ load_env() {
   fi
 }
 
-# ----------------------------------------------------------------- hub hook
+# ----------------------------------------------------------------- hub
 #
-# The hub is the hub author's to wire in; this script only gives it a place:
-#   * hub_prepare writes "$DIR/hub/hub.toml" with `sync178-hub` (which owns its
-#     config format). What it needs: the province node's feed at
-#     $PROVINCE_ENDPOINT (unit $PROVINCE), the CA "$DIR/certs/ca.pem", the hub's
-#     certificate "$DIR/certs/hub/hub.pem" and key "$DIR/certs/hub/hub.key"
-#     (written by `sync178-node deploy`), and a free port, $HUB_PORT.
-#   * up then starts "$HUB_BIN run --config $DIR/hub/hub.toml" in the
-#     background like a node (pid file hub/hub.pid, log hub/hub.log) and polls
-#     hub_ready until it succeeds; status calls hub_status; down stops it
-#     with the nodes.
-# Until hub_prepare writes a config, up skips the hub and says why.
-hub_prepare() {
-  cat >"$HUB_CONFIG" <<EOF
-# Written by local-cluster.sh: a hub following the province's node.
-data_dir = "data"
-topology = "../topology.csv"
-listen = "127.0.0.1:$HUB_PORT"
-[node]
-endpoint = "$PROVINCE_ENDPOINT"
-unit = "$PROVINCE"
-[tls]
-ca = "../certs/ca.pem"
-cert = "../certs/hub/hub.pem"
-key = "../certs/hub/hub.key"
-EOF
-}
+# `sync178-node deploy` writes the hub's config, "$DIR/$PROVINCE/hub.toml"
+# (the hub's format, one writer): it follows the province's node, with the
+# hub's certificate copied beside it, its data in "$DIR/hub/data" and its
+# ports $HUB_PORT (gRPC) and $HUB_WEB_PORT (web page). up starts
+# "$HUB_BIN run --config $HUB_CONFIG" like a node (pid file hub/hub.pid, log
+# hub/hub.log) and polls hub_ready until it succeeds; status calls
+# hub_status; down stops it with the nodes.
 hub_query() {
   local port
-  port=$(sed -n 's/^listen = "127\.0\.0\.1:\([0-9]*\)"$/\1/p' "$HUB_CONFIG")
+  # the first listen is the gRPC service's (the second is [web]'s)
+  port=$(sed -n '/^listen = "127\.0\.0\.1:[0-9]*"$/{s/^listen = "127\.0\.0\.1:\([0-9]*\)"$/\1/p;q;}' "$HUB_CONFIG")
   "$HUB_BIN" "${LANG_ARGS[@]}" query --endpoint "https://127.0.0.1:$port" --ca "$DIR/certs/ca.pem" \
     --cert "$DIR/certs/operator/operator.pem" --key "$DIR/certs/operator/operator.key" "$@"
 }
 hub_ready() { hub_query sync-status >/dev/null 2>&1; }
 hub_status() { hub_query sync-status 2>&1 | indent; }
 
-HUB_CONFIG="$DIR/hub/hub.toml"
+HUB_CONFIG="$DIR/$PROVINCE/hub.toml"
 
 # ------------------------------------------------------------------------ up
 
@@ -296,16 +279,16 @@ cmd_up() {
 
   base=$(pick_base_port) || die "no free block of $PORT_BLOCK ports from $BASE_PORT on"
   [[ $base == "$BASE_PORT" ]] || say "ports $BASE_PORT.. are taken; using $base.."
+  HUB_PORT=$((base + NODE_COUNT))
+  HUB_WEB_PORT=$((base + NODE_COUNT + 1))
   "$BIN" "${LANG_ARGS[@]}" deploy --topology "$TOPOLOGY" --province "$PROVINCE" \
     --districts "$DISTRICTS" --communes "$COMMUNES" --out "$DIR" \
-    --base-port "$base" --host 127.0.0.1
+    --base-port "$base" --host 127.0.0.1 \
+    --hub-port "$HUB_PORT" --hub-web-port "$HUB_WEB_PORT" --hub-data-dir "$DIR/hub/data"
   echo
 
   read_nodes
   ((${#UNITS[@]} == NODE_COUNT)) || die "deploy wrote ${#UNITS[@]} nodes, expected $NODE_COUNT"
-  PROVINCE_ENDPOINT=${ENDPOINTS[0]}
-  HUB_PORT=$((base + NODE_COUNT))
-  export PROVINCE PROVINCE_ENDPOINT HUB_PORT
 
   local log pidfile
   trap 'echo; stop_started; exit 130' INT TERM
@@ -360,6 +343,7 @@ cmd_up() {
   cat <<EOF
   each folder: node.toml (config), node.log (log), node.pid, data/ (event log), tls/
   certificates: $DIR/certs (recorder: certs/<unit>/recorder.*, operator: certs/operator/)
+  hub: $HUB_CONFIG (log and pid in $DIR/hub/), queries https://127.0.0.1:$HUB_PORT, web page http://127.0.0.1:$HUB_WEB_PORT/
   binary: $BIN
 
 record events at a commune, then watch them reach the province:
@@ -383,11 +367,7 @@ up_hub() {
     say "hub: skipped (no sync178-hub binary at $HUB_BIN)"
     return
   fi
-  hub_prepare
-  if [[ ! -f $HUB_CONFIG ]]; then
-    say "hub: skipped (no $HUB_CONFIG: the hub's config is written by sync178-hub, not wired in here yet)"
-    return
-  fi
+  [[ -f $HUB_CONFIG ]] || die "deploy wrote no $HUB_CONFIG"
   log="$DIR/hub/hub.log" pidfile="$DIR/hub/hub.pid"
   start "$HUB_BIN" run --config "$HUB_CONFIG"
   say "started hub (pid $(<"$pidfile"))"

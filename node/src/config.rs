@@ -39,7 +39,7 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParentConfig {
-    /// gRPC endpoint, e.g. `https://10.0.0.5:7000`.
+    /// gRPC endpoint, e.g. `https://10.0.0.5:7100`.
     pub endpoint: String,
     /// The parent's unit id; defaults to this unit's parent in the topology.
     #[serde(default)]
@@ -187,7 +187,7 @@ pub fn resolve<'a>(base: &Path, paths: impl IntoIterator<Item = &'a mut PathBuf>
 /// Checks that `endpoint` is an `https://` URL with a host (and a port or
 /// not), nothing after it: a gRPC link's address. Says why not.
 pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    const EXAMPLE: &str = "e.g. https://10.0.0.5:7000";
+    const EXAMPLE: &str = "e.g. https://10.0.0.5:7100";
     if !endpoint.starts_with("https://") {
         return Err(format!(
             "{endpoint:?} must be an https:// URL (links are always mutual TLS), {EXAMPLE}"

@@ -13,6 +13,11 @@
 //! OUT/<unit>/topology.csv     copy of OUT/topology.csv (or of OUT/history.toml and its files)
 //! OUT/<unit>/tls/ca.pem       copy of OUT/certs/ca.pem
 //! OUT/<unit>/tls/node.{pem,key}  copies of OUT/certs/<unit>/node.{pem,key}
+//! OUT/<province>/hub.toml     the province hub's config (`sync178-hub run --config …`),
+//!                             beside the province node's: same topology file and CA
+//! OUT/<province>/tls/hub.{pem,key}  copies of the hub's certificate and key
+//!                             (OUT/certs/hub/, or OUT/certs/hub-<province>/ for a
+//!                             province of a later listing, e.g. p33@2025)
 //! ```
 //!
 //! So `OUT/<unit>/` is everything the unit's machine needs, and `OUT/certs/ca.key`
@@ -54,8 +59,23 @@ pub const NODES_FILE: &str = "nodes.tsv";
 pub const CERTS_DIR: &str = "certs";
 /// The TLS folder in each node folder.
 pub const TLS_DIR: &str = "tls";
-/// Replaced by the node's unit in `--data-dir`.
+/// Replaced by the node's unit in `--data-dir` (by the province in `--hub-data-dir`).
 pub const UNIT_PLACEHOLDER: &str = "{unit}";
+/// The hub's config file, in the province's folder.
+pub const HUB_CONFIG_FILE: &str = "hub.toml";
+/// The hub's certificate and key in the province's `tls/` folder.
+pub const HUB_CERT_FILE: &str = "hub.pem";
+/// See [`HUB_CERT_FILE`].
+pub const HUB_KEY_FILE: &str = "hub.key";
+/// The hub's data folder by default: inside the `StateDirectory` of
+/// deploy/systemd/sync178-hub.service, the one place the hub may write under
+/// its `ProtectSystem=strict`; one folder per province, so a switch to
+/// today's province (p33 → p33@2025) starts a fresh store.
+pub const DEFAULT_HUB_DATA_DIR: &str = "/var/lib/sync178-hub/{unit}";
+/// The hub's gRPC `Query` port by default (its config's own default).
+pub const DEFAULT_HUB_PORT: u16 = 7300;
+/// The hub's web page port by default (its config's own default).
+pub const DEFAULT_HUB_WEB_PORT: u16 = 7380;
 
 /// The `deploy` subcommand's arguments.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,6 +108,20 @@ pub struct DeployArgs {
     /// /var/lib/sync178/{unit}).
     #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
+    /// The hub's `data_dir` in OUT/<province>/hub.toml, `{unit}` replaced
+    /// by the province; the default is inside the hub's systemd
+    /// StateDirectory, writable under its ProtectSystem=strict. A relative
+    /// path is relative to hub.toml's folder.
+    #[arg(long, default_value = DEFAULT_HUB_DATA_DIR)]
+    pub hub_data_dir: PathBuf,
+    /// Port of the hub's gRPC Query service (operators' `sync178-hub
+    /// query`), on `--host`.
+    #[arg(long, default_value_t = DEFAULT_HUB_PORT)]
+    pub hub_port: u16,
+    /// Port of the hub's web page, on 127.0.0.1 (loopback needs no sign-in;
+    /// to open it to the network, see `[web]` in the README).
+    #[arg(long, default_value_t = DEFAULT_HUB_WEB_PORT)]
+    pub hub_web_port: u16,
 }
 
 /// Why a deployment could not be written.
@@ -115,9 +149,30 @@ pub enum DeployError {
         /// The last port needed.
         last: usize,
     },
-    /// `--data-dir` cannot be written into TOML.
-    #[error("--data-dir {0}: not valid UTF-8")]
-    DataDir(PathBuf),
+    /// `--data-dir` or `--hub-data-dir` cannot be written into TOML.
+    #[error("{option} {}: not valid UTF-8", path.display())]
+    DataDir {
+        /// `--data-dir` or `--hub-data-dir`.
+        option: &'static str,
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The hub's ports collide with each other or with a node's.
+    #[error(
+        "--hub-port {port}, --hub-web-port {web}: {clash}; choose other ports (the nodes use {first}..={last})"
+    )]
+    HubPorts {
+        /// The gRPC port asked for.
+        port: u16,
+        /// The web port asked for.
+        web: u16,
+        /// Which ports collide.
+        clash: HubClash,
+        /// The nodes' first port.
+        first: u16,
+        /// The nodes' last port.
+        last: u16,
+    },
     /// Issuing or checking certificates failed.
     #[error("certificates: {0}")]
     Certs(#[from] CertError),
@@ -150,11 +205,92 @@ impl DeployError {
             | DeployError::NoDistricts(_)
             | DeployError::ZeroLimit(_)
             | DeployError::Ports { .. }
-            | DeployError::DataDir(_) => exit::USAGE,
+            | DeployError::HubPorts { .. }
+            | DeployError::DataDir { .. } => exit::USAGE,
             DeployError::Topology(TopologyError::Io { .. })
             | DeployError::History(HistoryError::Io { .. }) => 1,
             DeployError::Topology(_) | DeployError::History(_) => exit::DATAERR,
             _ => 1,
+        }
+    }
+}
+
+/// How the hub's ports collide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HubClash {
+    /// A port of 0.
+    Zero,
+    /// The gRPC and web ports are the same.
+    Same,
+    /// A node listens on one of them.
+    Node(UnitId, SocketAddr),
+}
+
+impl std::fmt::Display for HubClash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HubClash::Zero => write!(f, "port 0 is not a port"),
+            HubClash::Same => write!(f, "the same port twice"),
+            HubClash::Node(unit, addr) => write!(f, "node {unit} listens on {addr}"),
+        }
+    }
+}
+
+impl DeployError {
+    /// The error as one line in `lang`; the causes from the listing, the
+    /// history, the certificates and the system stay as they are.
+    pub fn render(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.to_string();
+        }
+        match self {
+            DeployError::Topology(e) => format!("danh mục đơn vị: {e}"),
+            DeployError::History(e) => format!("lịch sử địa giới: {e}"),
+            DeployError::NoDistricts(p) => format!(
+                "--districts: {p} không có cấp huyện trong danh mục này (hai cấp); chỉ dùng --communes"
+            ),
+            DeployError::ZeroLimit(option) => format!("--{option} phải từ 1 trở lên"),
+            DeployError::Ports { base, count, last } => format!(
+                "--base-port {base}: {count} node cần các cổng {base}..={last}, vượt quá 65535 hoặc dưới 1"
+            ),
+            DeployError::DataDir { option, path } => {
+                format!("{option} {}: không phải UTF-8 hợp lệ", path.display())
+            }
+            DeployError::HubPorts {
+                port,
+                web,
+                clash,
+                first,
+                last,
+            } => {
+                let clash = match clash {
+                    HubClash::Zero => "cổng 0 không dùng được".to_owned(),
+                    HubClash::Same => "hai cổng trùng nhau".to_owned(),
+                    HubClash::Node(unit, addr) => format!("node {unit} đã nghe ở {addr}"),
+                };
+                format!(
+                    "--hub-port {port}, --hub-web-port {web}: {clash}; hãy chọn cổng khác (các node dùng {first}..={last})"
+                )
+            }
+            DeployError::Certs(e) => format!("chứng thư: {e}"),
+            DeployError::Io {
+                action,
+                path,
+                source,
+            } => {
+                let action = match *action {
+                    "write" => "ghi",
+                    "read" => "đọc",
+                    "create directory" => "tạo thư mục",
+                    "read directory" => "đọc thư mục",
+                    other => other,
+                };
+                format!("không {action} được {}: {source}", path.display())
+            }
+            DeployError::Listing(e) => format!("đọc lại danh mục của tỉnh (lỗi chương trình): {e}"),
+            DeployError::SelfCheck(e) => {
+                format!("cấu hình vừa viết không đọc lại được (lỗi chương trình): {e}")
+            }
         }
     }
 }
@@ -392,8 +528,19 @@ pub struct DeployReport {
     pub nodes: Vec<(PlannedNode, PathBuf)>,
     /// `OUT/nodes.tsv`.
     pub nodes_file: PathBuf,
-    /// The hub's certificate and key (and the CA).
+    /// The hub's certificate and key (and the CA), as issued in `OUT/certs`.
     pub hub: TlsFiles,
+    /// The hub's config, `OUT/<province>/hub.toml`.
+    pub hub_config: PathBuf,
+    /// The hub's `data_dir`, a relative one joined to `hub_config`'s folder
+    /// (as the hub reads it).
+    pub hub_data_dir: PathBuf,
+    /// Where the hub's gRPC `Query` service listens.
+    pub hub_listen: SocketAddr,
+    /// Where the hub's web page listens.
+    pub hub_web: SocketAddr,
+    /// The province operators' certificate and key (and the CA).
+    pub operator: TlsFiles,
     /// Unit folders in `OUT` with a node.toml that this deployment does not
     /// include (from an earlier, larger run); left untouched.
     pub stale: Vec<UnitId>,
@@ -465,10 +612,19 @@ fn write_deployment(
 ) -> Result<DeployReport, DeployError> {
     let province = args.province;
     let nodes = plan(selected, province, args.host, args.base_port)?;
-    let data_dir = args
-        .data_dir
+    let data_dir = args.data_dir.to_str().ok_or_else(|| DeployError::DataDir {
+        option: "--data-dir",
+        path: args.data_dir.clone(),
+    })?;
+    let hub_data_dir = args
+        .hub_data_dir
         .to_str()
-        .ok_or_else(|| DeployError::DataDir(args.data_dir.clone()))?;
+        .ok_or_else(|| DeployError::DataDir {
+            option: "--hub-data-dir",
+            path: args.hub_data_dir.clone(),
+        })?
+        .replace(UNIT_PLACEHOLDER, &province.to_string());
+    let (hub_listen, hub_web) = hub_addresses(&nodes, args)?;
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(io_err("create directory", out))?;
 
@@ -540,6 +696,37 @@ fn write_deployment(
     let nodes_file = out.join(NODES_FILE);
     write_file(&nodes_file, tsv.as_bytes(), false)?;
 
+    let hub = certs::province_files(&certs_dir, Identity::new(province, Role::Hub));
+    let root = nodes.first().ok_or_else(|| {
+        DeployError::Listing(format!("{province}: no node planned for the province"))
+    })?;
+    let root_dir = out.join(province.to_string());
+    let tls = root_dir.join(TLS_DIR);
+    for (from, to, secret) in [
+        (&hub.cert, tls.join(HUB_CERT_FILE), false),
+        (&hub.key, tls.join(HUB_KEY_FILE), true),
+    ] {
+        let bytes = std::fs::read(from).map_err(io_err("read", from))?;
+        write_file(&to, &bytes, secret)?;
+    }
+    let hub_config = root_dir.join(HUB_CONFIG_FILE);
+    let text = hub_toml(&HubPlan {
+        province,
+        name: selected.name(province).unwrap_or_default(),
+        node: root,
+        topology: files.name(),
+        data_dir: &hub_data_dir,
+        listen: hub_listen,
+        web: hub_web,
+    });
+    if let Err(e) = text.parse::<toml::Table>() {
+        return Err(DeployError::Listing(format!(
+            "{} is not valid TOML: {e}",
+            hub_config.display()
+        )));
+    }
+    write_file(&hub_config, text.as_bytes(), false)?;
+
     let deployed: HashSet<UnitId> = nodes.iter().map(|n| n.unit).collect();
     let mut stale = Vec::new();
     for entry in std::fs::read_dir(out).map_err(io_err("read directory", out))? {
@@ -561,13 +748,123 @@ fn write_deployment(
         province_name: selected.name(province).unwrap_or_default().to_owned(),
         out: out.clone(),
         topology: topology_path,
-        hub: certs::province_files(&certs_dir, Identity::new(province, Role::Hub)),
+        hub,
+        hub_config,
+        hub_data_dir: root_dir.join(&hub_data_dir),
+        hub_listen,
+        hub_web,
+        operator: certs::province_files(&certs_dir, Identity::new(province, Role::Operator)),
         certs_dir,
         certs: issued,
         nodes: written,
         nodes_file,
         stale,
     })
+}
+
+/// The hub's gRPC address (`--host`, `--hub-port`) and web address
+/// (loopback, `--hub-web-port`), refused if they collide with each other or
+/// with a node's port (every node `deploy` writes shares `--host`).
+fn hub_addresses(
+    nodes: &[PlannedNode],
+    args: &DeployArgs,
+) -> Result<(SocketAddr, SocketAddr), DeployError> {
+    let (port, web) = (args.hub_port, args.hub_web_port);
+    let ports = nodes.iter().map(|n| n.listen.port());
+    let (first, last) = (
+        ports.clone().min().unwrap_or(args.base_port),
+        ports.max().unwrap_or(args.base_port),
+    );
+    let clash = if port == 0 || web == 0 {
+        Some(HubClash::Zero)
+    } else if port == web {
+        Some(HubClash::Same)
+    } else {
+        nodes
+            .iter()
+            .find(|n| n.listen.port() == port || n.listen.port() == web)
+            .map(|n| HubClash::Node(n.unit, n.listen))
+    };
+    match clash {
+        Some(clash) => Err(DeployError::HubPorts {
+            port,
+            web,
+            clash,
+            first,
+            last,
+        }),
+        None => Ok((
+            SocketAddr::new(args.host, port),
+            SocketAddr::from(([127, 0, 0, 1], web)),
+        )),
+    }
+}
+
+/// What the hub's config says.
+struct HubPlan<'a> {
+    province: UnitId,
+    name: &'a str,
+    /// The province's node, which the hub follows.
+    node: &'a PlannedNode,
+    /// The topology file beside the config (the province node's).
+    topology: &'a str,
+    data_dir: &'a str,
+    listen: SocketAddr,
+    web: SocketAddr,
+}
+
+/// The hub.toml of the province (the format is the hub's,
+/// `sync178_hub::Config`; its integration tests load this file).
+fn hub_toml(hub: &HubPlan<'_>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# sync178 hub of {} — {}",
+        hub.province,
+        one_line(hub.name)
+    );
+    let _ = writeln!(
+        s,
+        "# Written by `sync178-node deploy`; running it again overwrites this file."
+    );
+    let _ = writeln!(
+        s,
+        "# Run: sync178-hub run --config <this file>; installed as /etc/sync178/hub.toml,\n\
+         # deploy/systemd/sync178-hub.service runs it. Relative paths are relative to this file's folder."
+    );
+    let _ = writeln!(
+        s,
+        "# The hub's store; it must be writable by the hub (the systemd unit: /var/lib/sync178-hub)."
+    );
+    let _ = writeln!(s, "data_dir = {}", toml_str(hub.data_dir));
+    let _ = writeln!(s, "topology = {}", toml_str(hub.topology));
+    let _ = writeln!(
+        s,
+        "# gRPC Query service for `sync178-hub query` (operator certificates of this CA)."
+    );
+    let _ = writeln!(s, "listen = {}", toml_str(&hub.listen.to_string()));
+    let _ = writeln!(
+        s,
+        "\n[node]\n# The province's node ({}/node.toml), whose feed the hub follows.",
+        hub.node.unit
+    );
+    let _ = writeln!(s, "endpoint = {}", toml_str(&hub.node.endpoint()));
+    let _ = writeln!(s, "unit = {}", toml_str(&hub.node.unit.to_string()));
+    let _ = writeln!(s, "\n[tls]");
+    for (field, file) in [
+        ("ca", "ca.pem"),
+        ("cert", HUB_CERT_FILE),
+        ("key", HUB_KEY_FILE),
+    ] {
+        let _ = writeln!(s, "{field} = {}", toml_str(&format!("{TLS_DIR}/{file}")));
+    }
+    let _ = writeln!(
+        s,
+        "\n[web]\n# The operators' web page. On loopback it needs no sign-in; off loopback set\n\
+         # tls = true or tokens_file (README, \"Operator web page\")."
+    );
+    let _ = writeln!(s, "listen = {}", toml_str(&hub.web.to_string()));
+    s
 }
 
 /// `s` with control characters (line breaks, tabs) replaced by spaces, for
@@ -751,15 +1048,21 @@ pub fn render(report: &DeployReport, lang: Lang) -> String {
     if let Some((root, _)) = report.nodes.first() {
         let _ = writeln!(
             out,
-            "{}; {}.",
+            "{}",
             i18n::deploy_hub(
                 lang,
-                &report.hub.cert.display().to_string(),
-                &report.hub.key.display().to_string(),
-                &root.unit.to_string(),
-                &root.endpoint(),
-            ),
-            t(lang, Msg::DeployHubConfig)
+                &i18n::DeployHub {
+                    config: &report.hub_config.display().to_string(),
+                    node: &root.unit.to_string(),
+                    endpoint: &root.endpoint(),
+                    data_dir: &report.hub_data_dir.display().to_string(),
+                    cert: &report.hub.cert.display().to_string(),
+                    operator_cert: &report.operator.cert.display().to_string(),
+                    operator_key: &report.operator.key.display().to_string(),
+                    listen: &endpoint(report.hub_listen),
+                    web: &format!("http://{}", report.hub_web),
+                },
+            )
         );
     }
     out
@@ -902,6 +1205,9 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
             base_port: 17100,
             host: IpAddr::from([127, 0, 0, 1]),
             data_dir: PathBuf::from("data"),
+            hub_data_dir: PathBuf::from("hub-data/{unit}"),
+            hub_port: 17300,
+            hub_web_port: 17380,
         }
     }
 
@@ -984,9 +1290,59 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
             en.contains("not in this deployment (left as they are): c11953, c11989"),
             "{en}"
         );
-        assert!(en.contains("written by `sync178-hub`"), "{en}");
+        let hub_toml = out.join("p33").join(HUB_CONFIG_FILE);
+        assert_eq!(second.hub_config, hub_toml);
+        assert!(
+            en.contains(&format!(
+                "run: sync178-hub run --config {}",
+                hub_toml.display()
+            )),
+            "{en}"
+        );
+        assert!(
+            en.contains("follows node p33 at https://127.0.0.1:18000"),
+            "{en}"
+        );
+        assert!(
+            en.contains("query the hub at https://127.0.0.1:17300"),
+            "{en}"
+        );
+        assert!(!en.contains("once the hub ships"), "{en}");
+        let written: toml::Table = std::fs::read_to_string(&hub_toml)
+            .expect("hub.toml")
+            .parse()
+            .expect("valid TOML");
+        assert_eq!(
+            written["node"]["endpoint"].as_str(),
+            Some("https://127.0.0.1:18000")
+        );
+        assert_eq!(written["data_dir"].as_str(), Some("hub-data/p33"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = out.join("p33").join(TLS_DIR).join(HUB_KEY_FILE);
+            let mode = std::fs::metadata(&key)
+                .expect("hub key")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut clash = args(&out);
+        clash.hub_port = 17101;
+        let e = deploy(&topo, &clash).expect_err("hub port of d323");
+        assert!(matches!(e, DeployError::HubPorts { .. }), "{e}");
+        assert_eq!(e.exit_code(), exit::USAGE);
+        assert!(
+            e.to_string()
+                .contains("node d323 listens on 127.0.0.1:17101"),
+            "{e}"
+        );
+        let vi = e.render(Lang::Vi);
+        assert!(vi.contains("node d323 đã nghe ở 127.0.0.1:17101"), "{vi}");
+        assert!(vi.contains("hãy chọn cổng khác"), "{vi}");
         let vi = render(&second, Lang::Vi);
         assert!(vi.contains("Đã triển khai p33"), "{vi}");
+        assert!(vi.contains("chạy: sync178-hub run --config "), "{vi}");
         assert!(
             vi.contains("5 node (1 cấp tỉnh, 2 cấp huyện, 2 cấp xã)"),
             "{vi}"

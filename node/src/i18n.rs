@@ -137,8 +137,6 @@ pub enum Msg {
     DeployNodeList,
     /// `deploy`: unit folders of an earlier run left alone.
     DeployStale,
-    /// `deploy`: the hub's config is not written here.
-    DeployHubConfig,
 }
 
 /// The phrase `msg` in `lang`.
@@ -271,10 +269,6 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
         Msg::DeployStale => (
             "Thư mục đơn vị không thuộc lần triển khai này (giữ nguyên, không xoá)",
             "Unit folders not in this deployment (left as they are)",
-        ),
-        Msg::DeployHubConfig => (
-            "cấu hình của hub do `sync178-hub` viết, lệnh này không viết",
-            "its config is written by `sync178-hub`, not by this command",
         ),
     };
     lang.pick(vi, en)
@@ -474,14 +468,58 @@ pub fn deploy_certs(lang: Lang, ca_created: bool, created: usize, kept: usize) -
     }
 }
 
-/// `deploy`: the hub's certificate and the node whose feed it follows.
-pub fn deploy_hub(lang: Lang, cert: &str, key: &str, node: &str, endpoint: &str) -> String {
+/// What `deploy` wrote for the hub, for [`deploy_hub`].
+#[derive(Debug, Clone, Copy)]
+pub struct DeployHub<'a> {
+    /// The hub's config file.
+    pub config: &'a str,
+    /// The node it follows.
+    pub node: &'a str,
+    /// That node's endpoint.
+    pub endpoint: &'a str,
+    /// The hub's data folder.
+    pub data_dir: &'a str,
+    /// The hub's certificate as issued.
+    pub cert: &'a str,
+    /// The province operators' certificate.
+    pub operator_cert: &'a str,
+    /// Its key.
+    pub operator_key: &'a str,
+    /// The hub's gRPC Query endpoint.
+    pub listen: &'a str,
+    /// The hub's web page.
+    pub web: &'a str,
+}
+
+/// `deploy`: the hub's config, how to run it, and the operators' certificate.
+pub fn deploy_hub(lang: Lang, h: &DeployHub<'_>) -> String {
+    let DeployHub {
+        config,
+        node,
+        endpoint,
+        data_dir,
+        cert,
+        operator_cert,
+        operator_key,
+        listen,
+        web,
+    } = *h;
     match lang {
-        Lang::Vi => {
-            format!("Hub: chứng thư {cert}, khoá {key}; đọc dữ liệu từ node {node} tại {endpoint}")
-        }
-        Lang::En => {
-            format!("Hub: certificate {cert}, key {key}; follows node {node} at {endpoint}")
-        }
+        Lang::Vi => format!(
+            "Hub: cấu hình {config} (đọc dữ liệu từ node {node} tại {endpoint}; dữ liệu của hub ở {data_dir}; \
+             chứng thư {cert}, đã chép vào tls/ cạnh tệp cấu hình)\n  \
+             chạy: sync178-hub run --config {config}   (trên máy của tỉnh: /etc/sync178/hub.toml, \
+             dịch vụ sync178-hub.service, INSTALL.md mục 3)\n\
+             Cán bộ vận hành của tỉnh: chứng thư {operator_cert}, khoá {operator_key}; \
+             hỏi hub tại {listen} (sync178-hub query), trang web {web}"
+        ),
+        Lang::En => format!(
+            "Hub: config {config} (follows node {node} at {endpoint}; the hub's data in {data_dir}; \
+             certificate {cert}, copied into tls/ beside the config)\n  \
+             run: sync178-hub run --config {config}   (on the province's machine: /etc/sync178/hub.toml, \
+             the sync178-hub.service unit, INSTALL.md section 3)\n\
+             The province's operators: certificate {operator_cert}, key {operator_key}; \
+             query the hub at {listen} (sync178-hub query), web page {web}"
+        ),
     }
 }

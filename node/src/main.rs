@@ -47,7 +47,7 @@ enum Command {
     /// what exists, reissues certificates whose key usages do not fit their
     /// role); `certs revoke` revokes one.
     Certs(CertsCmd),
-    /// Writes a province's node configs and certificates: one folder per node, ready to copy to its machine.
+    /// Writes a province's node configs and certificates, one folder per node ready to copy to its machine, and the province hub's hub.toml beside the province node's.
     Deploy(sync178_node::deploy::DeployArgs),
     /// Submits NDJSON events (one per line; blank and `#` lines skipped) to a node.
     Submit {
@@ -138,7 +138,7 @@ enum CertsAction {
 /// How to reach a node.
 #[derive(Debug, Args)]
 struct Conn {
-    /// The node's gRPC endpoint, e.g. https://10.0.0.5:7000.
+    /// The node's gRPC endpoint, e.g. https://10.0.0.5:7100.
     #[arg(long, env = "SYNC178_ENDPOINT")]
     endpoint: String,
     /// The node to expect behind the endpoint; defaults to the unit of --cert.
@@ -300,7 +300,7 @@ fn deploy(args: &sync178_node::deploy::DeployArgs, lang: Lang) -> u8 {
             0
         }
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", e.render(lang));
             e.exit_code()
         }
     }

@@ -6,6 +6,7 @@
 mod cli;
 mod common;
 mod demo;
+mod deploy_hub;
 mod digest_replay;
 mod history_views;
 mod kpi_scenario;

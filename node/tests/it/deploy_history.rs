@@ -30,6 +30,9 @@ fn args(out: &Path) -> DeployArgs {
         base_port: 17200,
         host: "127.0.0.1".parse().expect("address"),
         data_dir: PathBuf::from("data"),
+        hub_data_dir: PathBuf::from("hub-data/{unit}"),
+        hub_port: 17400,
+        hub_web_port: 17480,
     }
 }
 

@@ -120,7 +120,7 @@ impl Cluster {
     fn hub_checkpoint(&self) -> Option<u64> {
         let hub = self.bin.with_file_name("sync178-hub");
         let certs = self.dir.join("certs");
-        let port = std::fs::read_to_string(self.dir.join("hub/hub.toml"))
+        let port = std::fs::read_to_string(self.dir.join("p33/hub.toml"))
             .ok()?
             .lines()
             .find_map(|l| {
