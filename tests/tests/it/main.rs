@@ -14,4 +14,5 @@ mod recovery;
 mod reform_switch;
 mod roles_revocation;
 mod sync_topology;
+mod tidy;
 mod web_e2e;
