@@ -6,7 +6,7 @@ use sync178_shared::event::{self, new_id, now_ms};
 use sync178_shared::i18n::{Lang, Localized};
 use sync178_shared::log::LogError;
 use sync178_shared::proto::v1::ingest_server::Ingest;
-use sync178_shared::proto::v1::{Accepted, Rejection, SubmitRequest, SubmitResponse};
+use sync178_shared::proto::v1::{Accepted, Event, Rejection, SubmitRequest, SubmitResponse};
 use sync178_shared::tls::{Role, peer_identity};
 use sync178_shared::unit::UnitId;
 use sync178_shared::validate::{self, CURRENT_SCHEMA, Context};
@@ -43,7 +43,7 @@ impl Ingest for IngestService {
                 ctx.unit
             )));
         }
-        let mut events = req.into_inner().events;
+        let events = req.into_inner().events;
         tracing::Span::current().record("batch", events.len());
         if events.len() > ctx.limits.max_batch_events {
             return Err(Status::invalid_argument(format!(
@@ -52,73 +52,81 @@ impl Ingest for IngestService {
                 ctx.limits.max_batch_events
             )));
         }
-        let log = &ctx.log;
-        wait_for_gate(ctx).await;
-        let rejected = check_drafts(ctx, &mut events);
-        if !rejected.is_empty() {
-            tracing::info!(rejected = rejected.len(), "submit refused: invalid events");
-            return Ok(Response::new(SubmitResponse {
-                accepted: vec![],
-                rejected,
-            }));
-        }
-        match log.append_own(events).await {
-            Ok(appended) => {
-                let origin = ctx.unit.to_string();
-                if let Some(last) = appended.last() {
-                    tracing::debug!(seq = last.seq, "submit appended");
-                }
-                Ok(Response::new(SubmitResponse {
-                    accepted: appended
-                        .into_iter()
-                        .map(|a| Accepted {
-                            id: a.id.to_vec(),
-                            origin: origin.clone(),
-                            seq: a.seq,
-                            position: a.position,
-                            hash: a.hash.to_vec(),
-                            duplicate: a.duplicate,
-                        })
-                        .collect(),
-                    rejected: vec![],
-                }))
+        record(ctx, events).await.map(Response::new)
+    }
+}
+
+/// Records a recorder's drafts: waits a little while recording is closed,
+/// validates every draft (one rejection per bad one, nothing stored), then
+/// appends them as one batch. The one path of `Ingest.Submit` and the
+/// data-entry page.
+pub(crate) async fn record(ctx: &Ctx, mut events: Vec<Event>) -> Result<SubmitResponse, Status> {
+    let log = &ctx.log;
+    wait_for_gate(ctx).await;
+    let rejected = check_drafts(ctx, &mut events);
+    if !rejected.is_empty() {
+        tracing::info!(rejected = rejected.len(), "submit refused: invalid events");
+        return Ok(SubmitResponse {
+            accepted: vec![],
+            rejected,
+        });
+    }
+    match log.append_own(events).await {
+        Ok(appended) => {
+            let origin = ctx.unit.to_string();
+            if let Some(last) = appended.last() {
+                tracing::debug!(seq = last.seq, "submit appended");
             }
-            Err(LogError::Rejected { index, reason }) => Ok(Response::new(SubmitResponse {
+            Ok(SubmitResponse {
+                accepted: appended
+                    .into_iter()
+                    .map(|a| Accepted {
+                        id: a.id.to_vec(),
+                        origin: origin.clone(),
+                        seq: a.seq,
+                        position: a.position,
+                        hash: a.hash.to_vec(),
+                        duplicate: a.duplicate,
+                    })
+                    .collect(),
+                rejected: vec![],
+            })
+        }
+        Err(LogError::Rejected { index, reason }) => Ok(SubmitResponse {
+            accepted: vec![],
+            rejected: vec![Rejection {
+                index: index as u32,
+                field: "event".into(),
+                // An internal check behind validation's: English only.
+                reason,
+                reason_vi: String::new(),
+            }],
+        }),
+        Err(LogError::Conflict { index, id, seq }) => {
+            tracing::warn!(%id, seq, "submit refused: id reused with different content");
+            Ok(SubmitResponse {
                 accepted: vec![],
                 rejected: vec![Rejection {
                     index: index as u32,
-                    field: "event".into(),
-                    // An internal check behind validation's: English only.
-                    reason,
-                    reason_vi: String::new(),
+                    field: "id".into(),
+                    reason: format!(
+                        "conflict: id {id} is already stored as seq {seq} with different content; \
+                         a retry must send the same event, a new event needs a new id"
+                    ),
+                    reason_vi: format!(
+                        "trùng mã: mã {id} đã được lưu (số thứ tự {seq}) với nội dung khác; \
+                         gửi lại thì phải gửi đúng sự kiện đó, sự kiện mới cần mã mới"
+                    ),
                 }],
-            })),
-            Err(LogError::Conflict { index, id, seq }) => {
-                tracing::warn!(%id, seq, "submit refused: id reused with different content");
-                Ok(Response::new(SubmitResponse {
-                    accepted: vec![],
-                    rejected: vec![Rejection {
-                        index: index as u32,
-                        field: "id".into(),
-                        reason: format!(
-                            "conflict: id {id} is already stored as seq {seq} with different content; \
-                             a retry must send the same event, a new event needs a new id"
-                        ),
-                        reason_vi: format!(
-                            "trùng mã: mã {id} đã được lưu (số thứ tự {seq}) với nội dung khác; \
-                             gửi lại thì phải gửi đúng sự kiện đó, sự kiện mới cần mã mới"
-                        ),
-                    }],
-                }))
-            }
-            Err(e @ LogError::Gated(_)) => {
-                tracing::warn!(error = %e, "submit refused: recording is closed");
-                Err(Status::unavailable(e.to_string()))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "submit failed in the log");
-                Err(Status::unavailable(format!("event log: {e}")))
-            }
+            })
+        }
+        Err(e @ LogError::Gated(_)) => {
+            tracing::warn!(error = %e, "submit refused: recording is closed");
+            Err(Status::unavailable(e.to_string()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "submit failed in the log");
+            Err(Status::unavailable(format!("event log: {e}")))
         }
     }
 }

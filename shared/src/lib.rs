@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod dial;
 pub mod event;
 pub mod exit;
+pub mod forms;
 pub mod history;
 pub mod i18n;
 pub mod log;

@@ -58,6 +58,7 @@ const INPUT_PATHS: &[&str] = &[
     "shared/src/unit.rs",
     "shared/src/period.rs",
     "shared/src/log/",
+    "shared/src/forms/",
     "shared/src/revocation.rs",
     "shared/src/tls.rs",
     "shared/src/dial.rs",
