@@ -415,6 +415,7 @@ impl Fleet {
             }),
             tls: certs::province_files(&self.dir.join("certs"), Identity::new(unit, Role::Node)),
             limits: Limits::default(),
+            entry: None,
             uplink: UplinkConfig {
                 backoff_min_ms: 50,
                 backoff_max_ms: 1000,

@@ -33,6 +33,24 @@ pub struct Config {
     /// Reconnection behaviour of the uplink.
     #[serde(default)]
     pub uplink: UplinkConfig,
+    /// The officers' data-entry page; absent, the node serves none.
+    #[serde(default)]
+    pub entry: Option<EntryConfig>,
+}
+
+/// The data-entry web page (`[entry]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryConfig {
+    /// Address of the page; loopback only (the officer's own PC) until
+    /// officers sign in to it.
+    #[serde(default = "default_entry_listen")]
+    pub listen: SocketAddr,
+}
+
+/// The page's default address: this PC only.
+pub fn default_entry_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7180))
 }
 
 /// Where the parent is.

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod deploy;
+mod entry;
 pub mod feed;
 pub mod i18n;
 pub mod ingest;
@@ -125,13 +126,59 @@ pub(crate) fn today() -> sync178_shared::period::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// Runs the node on `listener` until `shutdown` is cancelled, then stops
+/// The sockets a node serves on, bound by its caller: `main` binds them from
+/// the config, tests bind `127.0.0.1:0`.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC (mutual TLS): recorders, children, hubs, operators.
+    pub grpc: TcpListener,
+    /// The data-entry page (`[entry]`), if the config asks for it.
+    pub entry: Option<TcpListener>,
+}
+
+impl From<TcpListener> for Listeners {
+    /// gRPC only, no data-entry page.
+    fn from(grpc: TcpListener) -> Listeners {
+        Listeners { grpc, entry: None }
+    }
+}
+
+/// Checks that the data-entry page listens on loopback only: officers do
+/// not yet sign in to it, so it must not be reachable from the network.
+fn check_entry_listen(addr: std::net::SocketAddr) -> Result<(), NodeError> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(NodeError::Config {
+            field: "entry.listen",
+            reason: format!(
+                "{addr} is not a loopback address: the data-entry page serves this PC only \
+                 (127.0.0.1) until officers sign in to it"
+            ),
+        })
+    }
+}
+
+/// Runs the node on `listeners` until `shutdown` is cancelled, then stops
 /// accepting, finishes what is in flight, stops every task and returns.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: CancellationToken,
 ) -> Result<(), NodeError> {
+    let Listeners {
+        grpc: listener,
+        entry: entry_listener,
+    } = listeners.into();
+    if let Some(e) = &config.entry {
+        check_entry_listen(e.listen)?;
+    }
+    if let Some(l) = &entry_listener {
+        check_entry_listen(l.local_addr().map_err(|e| NodeError::Config {
+            field: "entry.listen",
+            reason: e.to_string(),
+        })?)?;
+    }
     let tls = config.tls.load()?;
     let want = Identity::new(config.unit, Role::Node);
     if tls.identity != want {
@@ -233,6 +280,9 @@ pub async fn run(
             dialer,
             config.uplink.clone(),
         ));
+    }
+    if let Some(l) = entry_listener {
+        tasks.spawn(entry::serve(ctx.clone(), l, shutdown.clone()));
     }
     let check = revocation::refuse_revoked(revocations.list().clone());
     // A refused write stops the log for good (sled cannot be trusted after

@@ -211,10 +211,28 @@ async fn run(config_path: &std::path::Path, log_json: bool) -> u8 {
             return exit::USAGE;
         }
     };
+    // The data-entry page's socket is bound here too, so a busy port stops
+    // the node at start (exit 69) with the address named.
+    let entry = match &config.entry {
+        None => None,
+        Some(e) => match tokio::net::TcpListener::bind(e.listen).await {
+            Ok(l) => Some(l),
+            Err(err) => {
+                eprintln!("cannot listen on {} (entry.listen): {err}", e.listen);
+                return exit::UNAVAILABLE;
+            }
+        },
+    };
     daemon::serve(
         "node",
         config.listen,
-        |listener, shutdown| sync178_node::run(config, listener, shutdown),
+        |listener, shutdown| {
+            let listeners = sync178_node::Listeners {
+                grpc: listener,
+                entry,
+            };
+            sync178_node::run(config, listeners, shutdown)
+        },
         |e| match e {
             NodeError::Config { .. }
             | NodeError::Tls(_)

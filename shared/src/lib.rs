@@ -9,6 +9,7 @@ pub mod event;
 pub mod exit;
 pub mod forms;
 pub mod history;
+pub mod html;
 pub mod i18n;
 pub mod log;
 pub mod period;

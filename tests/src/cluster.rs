@@ -234,6 +234,7 @@ impl Cluster {
             parent,
             tls: self.files(Identity::new(unit, Role::Node)),
             limits: Limits::default(),
+            entry: None,
             uplink: UplinkConfig {
                 backoff_min_ms: 20,
                 backoff_max_ms: 500,

@@ -18,7 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod fmt;
 pub mod guard;
-pub mod html;
+pub use sync178_shared::html;
 pub mod login;
 pub mod pages;
 pub mod svg;

@@ -750,6 +750,7 @@ fn query_and_rebuild_through_the_real_binary() {
         parent: None,
         tls: province_files(&pki, Identity::new(province, Role::Node)),
         limits: Limits::default(),
+        entry: None,
         uplink: UplinkConfig::default(),
     };
     let node_token = CancellationToken::new();

@@ -8,8 +8,8 @@ use sync178_node::cli::{
     CHUNK_EVENTS, ChunkReport, ChunkResult, LineRejection, SubmitOutcome, parse_ndjson,
     plan_chunks, render_status, render_submit,
 };
-use sync178_node::config::{Limits, UplinkConfig};
-use sync178_node::{Config, NodeError};
+use sync178_node::config::{EntryConfig, Limits, UplinkConfig};
+use sync178_node::{Config, Listeners, NodeError};
 use sync178_shared::i18n::Lang;
 use sync178_shared::proto::v1::body::Kind;
 use sync178_shared::proto::v1::{
@@ -21,7 +21,7 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use tokio_util::sync::CancellationToken;
 
-fn unit(s: &str) -> UnitId {
+pub(crate) fn unit(s: &str) -> UnitId {
     s.parse().unwrap_or_else(|e| panic!("bad unit id {s}: {e}"))
 }
 
@@ -538,9 +538,11 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
 ";
 
 /// A commune node running in-process on 127.0.0.1 with an ephemeral port, and its PKI.
-struct Node {
+pub(crate) struct Node {
     dir: tempfile::TempDir,
-    endpoint: String,
+    pub(crate) endpoint: String,
+    /// The data-entry page's address, when started with one.
+    pub(crate) entry: Option<std::net::SocketAddr>,
     token: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), NodeError>>,
     rt: tokio::runtime::Runtime,
@@ -548,6 +550,11 @@ struct Node {
 
 impl Node {
     fn start(commune: &str) -> Node {
+        Node::start_with(commune, false)
+    }
+
+    /// A node, with its data-entry page on another ephemeral port when `entry`.
+    pub(crate) fn start_with(commune: &str, entry: bool) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let topology_path = dir.path().join("topology.csv");
         std::fs::write(&topology_path, TOPOLOGY).expect("write topology");
@@ -564,6 +571,13 @@ impl Node {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let entry_listener = entry.then(|| {
+            rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+                .expect("bind entry")
+        });
+        let entry_addr = entry_listener
+            .as_ref()
+            .map(|l| l.local_addr().expect("entry addr"));
         let config = Config {
             unit: me,
             topology: topology_path,
@@ -572,13 +586,19 @@ impl Node {
             parent: None,
             tls: province_files(&pki, Identity::new(me, Role::Node)),
             limits: Limits::default(),
+            entry: entry_addr.map(|listen| EntryConfig { listen }),
             uplink: UplinkConfig::default(),
         };
         let token = CancellationToken::new();
-        let task = rt.spawn(sync178_node::run(config, listener, token.clone()));
+        let listeners = Listeners {
+            grpc: listener,
+            entry: entry_listener,
+        };
+        let task = rt.spawn(sync178_node::run(config, listeners, token.clone()));
         Node {
             dir,
             endpoint: format!("https://{addr}"),
+            entry: entry_addr,
             token,
             task,
             rt,
@@ -590,7 +610,7 @@ impl Node {
     }
 
     /// `--endpoint --ca --cert --key` for the certificate of `id`.
-    fn conn_args(&self, id: Identity) -> Vec<String> {
+    pub(crate) fn conn_args(&self, id: Identity) -> Vec<String> {
         let files = province_files(&self.pki(), id);
         let path = |p: &Path| p.display().to_string();
         vec![
@@ -611,7 +631,7 @@ impl Node {
         p.display().to_string()
     }
 
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         self.token.cancel();
         let res = self.rt.block_on(self.task).expect("node task");
         assert!(res.is_ok(), "node stopped with {res:?}");
@@ -619,7 +639,7 @@ impl Node {
 }
 
 /// Runs the real `sync178-node` binary with `args`, isolated from the caller's environment.
-fn sync178_node(args: &[String]) -> Output {
+pub(crate) fn sync178_node(args: &[String]) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sync178-node"));
     for var in [
         "SYNC178_LANG",
@@ -635,7 +655,7 @@ fn sync178_node(args: &[String]) -> Output {
 }
 
 /// Exit code, stdout and stderr of a run, for assertions.
-fn result(out: &Output) -> (Option<i32>, String, String) {
+pub(crate) fn result(out: &Output) -> (Option<i32>, String, String) {
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -643,7 +663,7 @@ fn result(out: &Output) -> (Option<i32>, String, String) {
     )
 }
 
-fn args(lead: &[&str], conn: &[String], tail: &[&str]) -> Vec<String> {
+pub(crate) fn args(lead: &[&str], conn: &[String], tail: &[&str]) -> Vec<String> {
     lead.iter()
         .map(|s| (*s).to_owned())
         .chain(conn.iter().cloned())

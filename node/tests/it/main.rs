@@ -6,5 +6,6 @@
 mod certs_tls;
 mod cli;
 mod deploy_history;
+mod entry;
 mod revocation_lists;
 mod startup;

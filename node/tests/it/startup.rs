@@ -147,3 +147,19 @@ fn key_mode_0644_refused() {
     assert!(!all.contains(&body[..body.len().min(32)]), "{all}");
     assert!(Path::new(&key).exists());
 }
+
+#[test]
+fn a_data_entry_page_off_loopback_exits_64_and_a_busy_one_69() {
+    let s = Setup::new();
+    let open = format!("{}[entry]\nlisten = \"0.0.0.0:0\"\n", s.good());
+    refused(&s.run(&open), &["entry.listen", "0.0.0.0:0", "loopback"]);
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let taken = busy.local_addr().expect("addr").to_string();
+    let out = s.run(&format!("{}[entry]\nlisten = \"{taken}\"\n", s.good()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{stderr}");
+    assert!(
+        stderr.contains(&taken) && stderr.contains("entry.listen"),
+        "{stderr}"
+    );
+}

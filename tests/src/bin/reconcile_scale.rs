@@ -208,6 +208,7 @@ async fn measure(args: &Args, s: Setup<'_>) -> anyhow::Result<()> {
             }),
             tls: certs::province_files(s.certs_dir, Identity::new(unit, Role::Node)),
             limits: Limits::default(),
+            entry: None,
             uplink: UplinkConfig::default(),
         };
         tasks.push(tokio::spawn(sync178_node::run(

@@ -1,5 +1,6 @@
 //! Escaping for HTML and SVG text and attributes, and query-string building
-//! for the page's links. Everything that comes from data goes through [`esc`].
+//! for links, for every page sync178 serves (the hub's, the node's data entry).
+//! Everything that comes from data goes through [`esc`].
 
 use std::fmt;
 
