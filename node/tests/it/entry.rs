@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 
 use sync178_shared::tls::{Identity, Role};
 
-use crate::cli::{Node, args, result, sync178_node, unit};
+use crate::common::{Node, args, result, sync178_node, unit};
 
 /// Status, `Location` header and body of one HTTP/1.1 exchange.
 struct Answer {

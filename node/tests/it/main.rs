@@ -5,6 +5,7 @@
 
 mod certs_tls;
 mod cli;
+mod common;
 mod deploy_history;
 mod entry;
 mod revocation_lists;
