@@ -40,6 +40,14 @@ pub enum Msg {
     LogLength,
     RecordingClosed,
     BackupWritten,
+    /// `client-ref` printed nothing because a case number is unusable.
+    NothingPrintedBadCase,
+    /// The key id of the client-reference secret.
+    ClientKeyId,
+    /// The backup holds the client-reference secret.
+    BackupHoldsSecret,
+    /// The backup holds no client-reference secret.
+    BackupWithoutSecret,
     BackupFailed,
     Restored,
     RestoreRefused,
@@ -174,6 +182,19 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "RECORDING CLOSED (no new events accepted)",
         ),
         Msg::BackupWritten => ("Đã sao lưu", "Backup written"),
+        Msg::NothingPrintedBadCase => (
+            "Không in mã nào: hãy sửa số hồ sơ bị lỗi",
+            "Nothing printed: fix the unusable case numbers",
+        ),
+        Msg::ClientKeyId => ("Mã khoá bí mật", "Secret key id"),
+        Msg::BackupHoldsSecret => (
+            "Bản sao lưu có cả khoá bí mật của mã khách hàng: giữ nó tại xã, không gửi lên cấp trên",
+            "The backup holds the client-reference secret too: keep it at the commune, never send it upward",
+        ),
+        Msg::BackupWithoutSecret => (
+            "Bản sao lưu không có khoá bí mật của mã khách hàng (thêm --config node.toml trên máy của nút để sao lưu cả khoá)",
+            "The backup holds no client-reference secret (add --config node.toml on the node's machine to include it)",
+        ),
         Msg::BackupFailed => ("Sao lưu không thành công", "Backup failed"),
         Msg::Restored => ("Đã khôi phục", "Restored"),
         Msg::RestoreRefused => (

@@ -21,12 +21,12 @@ use sync178_shared::topology::Topology;
 use sync178_shared::unit::UnitId;
 use tokio_util::sync::CancellationToken;
 
-fn unit(s: &str) -> UnitId {
+pub(crate) fn unit(s: &str) -> UnitId {
     s.parse().unwrap_or_else(|e| panic!("bad unit id {s}: {e}"))
 }
 
 /// One valid NDJSON event: an awareness meeting in `unit`.
-fn event_line(unit: &str, activity: &str) -> String {
+pub(crate) fn event_line(unit: &str, activity: &str) -> String {
     format!(
         r#"{{"unit": "{unit}", "occurred_on": "2025-03-01", "recorded_by": "officer-1", "body": {{"awareness_activity_held": {{"activity_id": "{activity}", "form": "AWARENESS_FORM_MEETING", "audience": "AUDIENCE_RESIDENTS", "participants": 40}}}}}}"#
     )
@@ -275,7 +275,7 @@ fn child_status() -> StatusResponse {
 }
 
 /// Checks that `text` contains every word.
-fn has_all(text: &str, words: &[&str]) {
+pub(crate) fn has_all(text: &str, words: &[&str]) {
     for w in words {
         assert!(text.contains(w), "missing {w:?} in:\n{text}");
     }
@@ -538,22 +538,29 @@ province_code,province_name,district_code,district_name,commune_code,commune_nam
 ";
 
 /// A commune node running in-process on 127.0.0.1 with an ephemeral port, and its PKI.
-struct Node {
-    dir: tempfile::TempDir,
-    endpoint: String,
+pub(crate) struct Node {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) endpoint: String,
     token: CancellationToken,
     task: tokio::task::JoinHandle<Result<(), NodeError>>,
     rt: tokio::runtime::Runtime,
 }
 
 impl Node {
-    fn start(commune: &str) -> Node {
+    pub(crate) fn start(commune: &str) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let topology_path = dir.path().join("topology.csv");
         std::fs::write(&topology_path, TOPOLOGY).expect("write topology");
         let topology = Topology::from_csv_path(&topology_path).unwrap_or_else(|e| panic!("{e}"));
         let pki = dir.path().join("pki");
         issue_province(&topology, unit("p33"), &pki).unwrap_or_else(|e| panic!("certs: {e}"));
+        Node::start_in(dir, commune)
+    }
+
+    /// Starts the node again in the folder of one [`Node::stop`] returned.
+    pub(crate) fn start_in(dir: tempfile::TempDir, commune: &str) -> Node {
+        let topology_path = dir.path().join("topology.csv");
+        let pki = dir.path().join("pki");
         let me = unit(commune);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -585,12 +592,12 @@ impl Node {
         }
     }
 
-    fn pki(&self) -> PathBuf {
+    pub(crate) fn pki(&self) -> PathBuf {
         self.dir.path().join("pki")
     }
 
     /// `--endpoint --ca --cert --key` for the certificate of `id`.
-    fn conn_args(&self, id: Identity) -> Vec<String> {
+    pub(crate) fn conn_args(&self, id: Identity) -> Vec<String> {
         let files = province_files(&self.pki(), id);
         let path = |p: &Path| p.display().to_string();
         vec![
@@ -605,21 +612,23 @@ impl Node {
         ]
     }
 
-    fn write(&self, name: &str, text: &str) -> String {
+    pub(crate) fn write(&self, name: &str, text: &str) -> String {
         let p = self.dir.path().join(name);
         std::fs::write(&p, text).expect("write input");
         p.display().to_string()
     }
 
-    fn stop(self) {
+    /// Stops the node; its folder lives on as long as the returned value.
+    pub(crate) fn stop(self) -> tempfile::TempDir {
         self.token.cancel();
         let res = self.rt.block_on(self.task).expect("node task");
         assert!(res.is_ok(), "node stopped with {res:?}");
+        self.dir
     }
 }
 
 /// Runs the real `sync178-node` binary with `args`, isolated from the caller's environment.
-fn sync178_node(args: &[String]) -> Output {
+pub(crate) fn sync178_node(args: &[String]) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sync178-node"));
     for var in [
         "SYNC178_LANG",
@@ -635,7 +644,7 @@ fn sync178_node(args: &[String]) -> Output {
 }
 
 /// Exit code, stdout and stderr of a run, for assertions.
-fn result(out: &Output) -> (Option<i32>, String, String) {
+pub(crate) fn result(out: &Output) -> (Option<i32>, String, String) {
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -643,7 +652,7 @@ fn result(out: &Output) -> (Option<i32>, String, String) {
     )
 }
 
-fn args(lead: &[&str], conn: &[String], tail: &[&str]) -> Vec<String> {
+pub(crate) fn args(lead: &[&str], conn: &[String], tail: &[&str]) -> Vec<String> {
     lead.iter()
         .map(|s| (*s).to_owned())
         .chain(conn.iter().cloned())

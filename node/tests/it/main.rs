@@ -5,6 +5,7 @@
 
 mod certs_tls;
 mod cli;
+mod client_ref;
 mod deploy_history;
 mod revocation_lists;
 mod startup;

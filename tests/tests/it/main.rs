@@ -4,6 +4,7 @@
 //! `cargo nextest run -p sync178-tests -E 'test(/^<topic>::/)'`.
 
 mod bench_smoke;
+mod client_refs;
 mod hub_follow;
 mod local_cluster;
 mod log_crash;
