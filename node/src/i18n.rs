@@ -544,3 +544,21 @@ pub fn deploy_hub(lang: Lang, h: &DeployHub<'_>) -> String {
         ),
     }
 }
+
+/// The warning `submit` prints for input lines without an `id`: the node
+/// gives them a new id on every run, so sending the file again stores them
+/// again.
+pub fn lines_without_id(lang: Lang, lines: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Cảnh báo: các dòng {lines} không có \"id\": mỗi lần gửi, nút cấp cho chúng mã mới, \
+             nên gửi lại tệp này sẽ lưu chúng thêm một lần nữa. Muốn gửi lại an toàn, hãy cho mỗi \
+             dòng một \"id\" riêng (16 byte viết base64, ví dụ `head -c16 /dev/urandom | base64`)."
+        ),
+        Lang::En => format!(
+            "Warning: lines {lines} have no \"id\": the node gives them a new id on every run, \
+             so sending this file again stores them once more. To resend safely, give each line \
+             its own \"id\" (16 bytes in base64, e.g. `head -c16 /dev/urandom | base64`)."
+        ),
+    }
+}

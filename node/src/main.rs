@@ -413,6 +413,18 @@ async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> 
             return e.exit_code();
         }
     };
+    // Said once the node is reached, when the lines are about to be stored.
+    let without_id: Vec<String> = events
+        .iter()
+        .filter(|(_, e)| e.id.is_empty())
+        .map(|(line, _)| line.to_string())
+        .collect();
+    if !without_id.is_empty() {
+        eprintln!(
+            "{}",
+            sync178_node::i18n::lines_without_id(lang, &without_id.join(", "))
+        );
+    }
     let outcome = cli::submit(channel, &conn.endpoint, events).await;
     if json {
         for chunk in &outcome.chunks {

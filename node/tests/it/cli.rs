@@ -844,3 +844,83 @@ fn submit_and_status_through_the_real_binary() {
 
     node.stop();
 }
+
+/// The NDJSON block of the README's "Recording with NDJSON" section.
+fn readme_sample() -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("reads README.md");
+    let from = readme
+        .find("### Recording with NDJSON")
+        .expect("the README's NDJSON section");
+    let rest = &readme[from..];
+    let start = rest.find("```ndjson\n").expect("an ndjson block") + "```ndjson\n".len();
+    let len = rest[start..].find("```").expect("the block ends");
+    rest[start..start + len].to_owned()
+}
+
+#[test]
+fn the_readme_sample_file_is_accepted_and_lines_without_id_are_warned_about() {
+    let node = Node::start("c11950");
+    let recorder = node.conn_args(Identity::new(unit("c11950"), Role::Recorder));
+    let operator = node.conn_args(Identity::new(unit("p33"), Role::Operator));
+    let log_length = || {
+        let out = sync178_node(&args(
+            &["status"],
+            &operator,
+            &["--node", "c11950", "--json"],
+        ));
+        let (code, stdout, stderr) = result(&out);
+        assert_eq!(code, Some(0), "status --json: {stderr}");
+        let s: StatusResponse =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        s.log_length
+    };
+    let sample = node.write("events.ndjson", &readme_sample());
+    // The sample holds a correction and a void of events earlier in the file.
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&sample])));
+    assert_eq!(code, Some(0), "the README's sample: {stdout}{stderr}");
+    assert!(
+        !stderr.contains("Cảnh báo"),
+        "every sample line has an id: {stderr}"
+    );
+    assert_eq!(log_length(), 7);
+    // Every line has an id: sending the file again stores nothing.
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&sample])));
+    assert_eq!(code, Some(0), "again: {stdout}{stderr}");
+    assert_eq!(log_length(), 7);
+
+    // Lines without an id: stored, with a warning that names them.
+    let no_ids = node.write(
+        "no-ids.ndjson",
+        &format!(
+            "# no ids\n{}\n{}\n",
+            event_line("c11950", "n1"),
+            event_line("c11950", "n2")
+        ),
+    );
+    let (code, stdout, stderr) = result(&sync178_node(&args(&["submit"], &recorder, &[&no_ids])));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    has_all(
+        &stderr,
+        &[
+            "Cảnh báo: các dòng 2, 3 không có \"id\"",
+            "lưu chúng thêm một lần nữa",
+        ],
+    );
+    let (code, _, stderr) = result(&sync178_node(&args(
+        &["--lang", "en", "submit"],
+        &recorder,
+        &[&no_ids],
+    )));
+    assert_eq!(code, Some(0), "{stderr}");
+    has_all(
+        &stderr,
+        &[
+            "Warning: lines 2, 3 have no \"id\"",
+            "stores them once more",
+        ],
+    );
+    assert_eq!(log_length(), 11, "sent twice without ids: stored twice");
+    node.stop();
+}

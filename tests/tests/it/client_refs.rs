@@ -52,7 +52,6 @@ async fn the_communes_secret_is_in_no_parents_or_hubs_data() {
     let commune = c
         .topology
         .units()
-        .into_iter()
         .find(|u| u.level() == Level::Commune)
         .expect("a commune");
     let district = c.topology.parent(commune).expect("district");

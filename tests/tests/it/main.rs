@@ -14,5 +14,6 @@ mod reconcile_tiers;
 mod recovery;
 mod reform_switch;
 mod roles_revocation;
+mod same_request_fixes;
 mod sync_topology;
 mod web_e2e;
