@@ -34,6 +34,8 @@ pub const MAX_TEXT_LEN: usize = 500;
 pub const CURRENT_SCHEMA: u32 = 1;
 /// Length of an event id (a UUIDv7), in bytes.
 pub const EVENT_ID_LEN: usize = 16;
+/// Length of a `client_key_id` (hex of 8 bytes naming the secret), in characters.
+pub const CLIENT_KEY_ID_LEN: usize = 16;
 /// Length of a `client_ref` (hex of an HMAC-SHA256), in characters.
 pub const CLIENT_REF_LEN: usize = 64;
 /// Earliest `occurred_on` accepted.
@@ -482,6 +484,17 @@ fn client_ref(p: &str, v: &str) -> Res {
     Ok(())
 }
 
+/// A `client_key_id`: empty (not given), or 16 lowercase hex characters.
+fn client_key_id(p: &str, v: &str) -> Res {
+    if !v.is_empty()
+        && (v.len() != CLIENT_KEY_ID_LEN
+            || !v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return fail(at(p, "client_key_id"), Reason::ClientKeyId);
+    }
+    Ok(())
+}
+
 /// Longest unit id or date text looked at (`c00292` is 6, `2024-03-01` is
 /// 10): longer input is refused without being echoed in the error.
 const MAX_SHORT_LEN: usize = 16;
@@ -793,11 +806,13 @@ fn awareness_activity_held(p: &str, b: &AwarenessActivityHeld) -> Res {
 
 fn client_need_assessed(p: &str, b: &ClientNeedAssessed) -> Res {
     client_ref(p, &b.client_ref)?;
+    client_key_id(p, &b.client_key_id)?;
     enum_list::<ServiceKind>(p, "needs", &b.needs)
 }
 
 fn support_service_provided(p: &str, b: &SupportServiceProvided) -> Res {
     client_ref(p, &b.client_ref)?;
+    client_key_id(p, &b.client_key_id)?;
     enum_field::<ServiceKind>(p, "service", b.service)?;
     text(p, "provider", &b.provider, true)?;
     range(p, "cost_vnd", b.cost_vnd, 0, MAX_COST_VND)

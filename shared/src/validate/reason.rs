@@ -109,6 +109,8 @@ pub enum Reason {
     },
     /// A `client_ref` that is not an HMAC in hex.
     ClientRef,
+    /// A `client_key_id` that is not 16 lowercase hex characters.
+    ClientKeyId,
     /// A unit id or date far too long to be one (not echoed).
     TooLongFor {
         /// Its length in bytes.
@@ -247,6 +249,10 @@ impl Reason {
                 "must be 64 lowercase hex characters (an hmac-sha256), never a name or case number"
                     .into()
             }
+            R::ClientKeyId => {
+                "must be 16 lowercase hex characters, the key id `sync178-node client-ref` prints, or left out"
+                    .into()
+            }
             R::TooLongFor { bytes, what } => format!(
                 "is {bytes} bytes, too long for {}",
                 match what {
@@ -354,6 +360,7 @@ impl Reason {
                 format!("năm {year} đi trước quá một năm (muộn nhất là {latest})")
             }
             R::ClientRef => "phải là mã bí danh gồm 64 ký tự 0–9, a–f (HMAC-SHA256), không bao giờ là họ tên hay số hồ sơ".into(),
+            R::ClientKeyId => "phải là mã khoá gồm 16 ký tự 0–9, a–f do `sync178-node client-ref` in ra, hoặc để trống".into(),
             R::TooLongFor { bytes, what } => format!(
                 "dài {} byte, quá dài cho {}",
                 n(*bytes as u64),
@@ -475,9 +482,10 @@ mod tests {
             R::FineWithWarning => 38,
             R::MonthsWithoutSuspension => 39,
             R::NestedVoidOrCorrection => 40,
+            R::ClientKeyId => 41,
         }
     }
-    const VARIANTS: usize = 41;
+    const VARIANTS: usize = 42;
 
     fn u(s: &str) -> UnitId {
         s.parse().expect("test unit id parses")
@@ -570,6 +578,7 @@ mod tests {
             R::FineWithWarning,
             R::MonthsWithoutSuspension,
             R::NestedVoidOrCorrection,
+            R::ClientKeyId,
         ]
     }
 

@@ -171,12 +171,14 @@ fn awareness() -> AwarenessActivityHeld {
 const REF: &str = "3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea";
 fn need() -> ClientNeedAssessed {
     ClientNeedAssessed {
+        client_key_id: String::new(),
         client_ref: REF.into(),
         needs: vec![ServiceKind::HivSti as i32, ServiceKind::Job as i32],
     }
 }
 fn service() -> SupportServiceProvided {
     SupportServiceProvided {
+        client_key_id: String::new(),
         client_ref: REF.into(),
         service: ServiceKind::HivSti as i32,
         provider: "Trung tâm Y tế huyện Văn Lâm".into(),
@@ -747,6 +749,9 @@ fn services_keep_clients_pseudonymous_and_at_the_commune() {
         ("need at a district", |e| { e.unit = "d323".into(); on_need(e, |_| {}) }, Err(("unit", "must be a commune, not d323"))),
         ("service zero", |e| on_service(e, |b| b.service = 0), Err(("body.support_service_provided.service", "must be given"))),
         ("service 42", |e| on_service(e, |b| b.service = 42), Err(("body.support_service_provided.service", "unknown value 42"))),
+        ("client_key_id given", |e| on_need(e, |b| b.client_key_id = "0123456789abcdef".into()), Ok(())),
+        ("client_key_id too short", |e| on_need(e, |b| b.client_key_id = "0123".into()), Err(("body.client_need_assessed.client_key_id", "16 lowercase hex"))),
+        ("service client_key_id uppercase", |e| on_service(e, |b| b.client_key_id = "0123456789ABCDEF".into()), Err(("body.support_service_provided.client_key_id", "16 lowercase hex"))),
         ("service bad client_ref", |e| on_service(e, |b| b.client_ref = "42".into()), Err(("body.support_service_provided.client_ref", "64 lowercase hex"))),
         ("provider missing", |e| on_service(e, |b| b.provider.clear()), Err(("body.support_service_provided.provider", "must be given"))),
         ("provider too long", |e| on_service(e, |b| b.provider = long(501)), Err(("body.support_service_provided.provider", "over the limit of 500"))),

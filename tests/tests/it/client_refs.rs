@@ -66,6 +66,7 @@ async fn the_communes_secret_is_in_no_parents_or_hubs_data() {
         events.push(client_event(
             &name,
             Kind::ClientNeedAssessed(ClientNeedAssessed {
+                client_key_id: secret.key_id(),
                 client_ref: client_ref.clone(),
                 needs: vec![ServiceKind::Health as i32],
             }),
@@ -73,6 +74,7 @@ async fn the_communes_secret_is_in_no_parents_or_hubs_data() {
         events.push(client_event(
             &name,
             Kind::SupportServiceProvided(SupportServiceProvided {
+                client_key_id: secret.key_id(),
                 client_ref,
                 service: ServiceKind::Health as i32,
                 provider: "Trạm y tế".into(),
