@@ -58,7 +58,9 @@ enum Command {
         /// One JSON object per line: case, client_ref, client_key_id.
         #[arg(long)]
         json: bool,
-        /// Local case numbers, e.g. HS-2025-0042.
+        /// Local case numbers, e.g. HS-2025-0042; `-` reads them from
+        /// standard input, one per line (blank lines skipped), which keeps
+        /// them out of the process list and the shell's history.
         #[arg(required = true)]
         cases: Vec<String>,
     },
@@ -349,6 +351,22 @@ fn client_ref(config_path: &std::path::Path, json: bool, cases: &[String], lang:
                 _ => exit::FAILURE,
             };
         }
+    };
+    let from_stdin;
+    let cases = if cases == ["-"] {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("-: {e}");
+            return exit::NOINPUT;
+        }
+        from_stdin = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        from_stdin.as_slice()
+    } else {
+        cases
     };
     let mut lines = Vec::with_capacity(cases.len());
     let mut bad = false;

@@ -55,6 +55,27 @@ fn one_nodes_references_are_stable_and_two_nodes_differ() {
     // Same case, same node: the same reference on every run, however typed.
     let (_, again, _) = client_ref(&a_toml, &[" hs-2025-0042 ", "HS-2025-0043"]);
     assert_eq!(again, first);
+    // `-`: the case numbers from standard input, one per line.
+    let piped = {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync178-node"))
+            .args(["client-ref", "--config", &a_toml, "-"])
+            .env_remove("SYNC178_LANG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs sync178-node");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"HS-2025-0042\n\nhs-2025-0043\n")
+            .expect("writes");
+        result(&child.wait_with_output().expect("waits"))
+    };
+    assert_eq!(piped.0, Some(0), "{}", piped.2);
+    assert_eq!(piped.1, first);
     // Another node: another reference for the same case number.
     let (code, other, stderr) = client_ref(&b_toml, &["HS-2025-0042"]);
     assert_eq!(code, Some(0), "{stderr}");
