@@ -204,3 +204,36 @@ fn a_backup_taken_on_the_node_keeps_its_references_through_a_restore() {
         "a refused restore wrote a store"
     );
 }
+
+#[test]
+fn backups_of_the_first_layout_still_read_and_a_secret_round_trips() {
+    use sync178_node::backup::{Backup, read_file, write_file};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let me = unit("c11950");
+    let secret = ClientSecret::generate().expect("random");
+    let with = dir.path().join("with.backup");
+    write_file(
+        &with,
+        &Backup {
+            unit: me,
+            created_at: 7,
+            events: vec![],
+            secret: Some(secret.clone()),
+        },
+    )
+    .expect("writes");
+    let back = read_file(&with).expect("reads");
+    assert_eq!(back.secret.map(|s| *s.bytes()), Some(*secret.bytes()));
+    // The first layout: no secret section, magic S178BAK1.
+    let mut v1 = b"S178BAK1".to_vec();
+    v1.extend_from_slice(&me.to_bytes());
+    v1.extend_from_slice(&7i64.to_be_bytes());
+    v1.extend_from_slice(&0u64.to_be_bytes());
+    let sum = blake3::hash(&v1);
+    v1.extend_from_slice(sum.as_bytes());
+    let old = dir.path().join("old.backup");
+    std::fs::write(&old, v1).expect("writes");
+    let b = read_file(&old).expect("a first-layout backup reads");
+    assert_eq!((b.unit, b.created_at, b.events.len()), (me, 7, 0));
+    assert!(b.secret.is_none());
+}
