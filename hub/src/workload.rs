@@ -386,6 +386,7 @@ pub fn activity(
                 c,
                 day,
                 Kind::ClientNeedAssessed(ClientNeedAssessed {
+                    client_key_id: String::new(),
                     client_ref: client_ref.clone(),
                     needs: vec![ServiceKind::Health as i32],
                 }),
@@ -398,6 +399,7 @@ pub fn activity(
                     c,
                     (day + 7).min(365),
                     Kind::SupportServiceProvided(SupportServiceProvided {
+                        client_key_id: String::new(),
                         client_ref,
                         service: rng.random_range(1..10),
                         provider: "Trạm y tế".into(),

@@ -40,6 +40,14 @@ pub enum Msg {
     LogLength,
     RecordingClosed,
     BackupWritten,
+    /// `client-ref` printed nothing because a case number is unusable.
+    NothingPrintedBadCase,
+    /// The key id of the client-reference secret.
+    ClientKeyId,
+    /// The backup holds the client-reference secret.
+    BackupHoldsSecret,
+    /// The backup holds no client-reference secret.
+    BackupWithoutSecret,
     BackupFailed,
     Restored,
     RestoreRefused,
@@ -174,6 +182,19 @@ pub fn t(lang: Lang, msg: Msg) -> &'static str {
             "RECORDING CLOSED (no new events accepted)",
         ),
         Msg::BackupWritten => ("Đã sao lưu", "Backup written"),
+        Msg::NothingPrintedBadCase => (
+            "Không in mã nào: hãy sửa số hồ sơ bị lỗi",
+            "Nothing printed: fix the unusable case numbers",
+        ),
+        Msg::ClientKeyId => ("Mã khoá bí mật", "Secret key id"),
+        Msg::BackupHoldsSecret => (
+            "Bản sao lưu có cả khoá bí mật của mã khách hàng: giữ nó tại xã, không gửi lên cấp trên",
+            "The backup holds the client-reference secret too: keep it at the commune, never send it upward",
+        ),
+        Msg::BackupWithoutSecret => (
+            "Bản sao lưu không có khoá bí mật của mã khách hàng (thêm --config node.toml trên máy của nút để sao lưu cả khoá)",
+            "The backup holds no client-reference secret (add --config node.toml on the node's machine to include it)",
+        ),
         Msg::BackupFailed => ("Sao lưu không thành công", "Backup failed"),
         Msg::Restored => ("Đã khôi phục", "Restored"),
         Msg::RestoreRefused => (
@@ -520,6 +541,24 @@ pub fn deploy_hub(lang: Lang, h: &DeployHub<'_>) -> String {
              the sync178-hub.service unit, INSTALL.md section 3)\n\
              The province's operators: certificate {operator_cert}, key {operator_key}; \
              query the hub at {listen} (sync178-hub query), web page {web}"
+        ),
+    }
+}
+
+/// The warning `submit` prints for input lines without an `id`: the node
+/// gives them a new id on every run, so sending the file again stores them
+/// again.
+pub fn lines_without_id(lang: Lang, lines: &str) -> String {
+    match lang {
+        Lang::Vi => format!(
+            "Cảnh báo: các dòng {lines} không có \"id\": mỗi lần gửi, nút cấp cho chúng mã mới, \
+             nên gửi lại tệp này sẽ lưu chúng thêm một lần nữa. Muốn gửi lại an toàn, hãy cho mỗi \
+             dòng một \"id\" riêng (16 byte viết base64, ví dụ `head -c16 /dev/urandom | base64`)."
+        ),
+        Lang::En => format!(
+            "Warning: lines {lines} have no \"id\": the node gives them a new id on every run, \
+             so sending this file again stores them once more. To resend safely, give each line \
+             its own \"id\" (16 bytes in base64, e.g. `head -c16 /dev/urandom | base64`)."
         ),
     }
 }

@@ -1,5 +1,6 @@
 //! `Ingest.Submit`: recorders of this unit append events to the node's own chain.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sync178_shared::event::{self, new_id, now_ms};
@@ -143,22 +144,36 @@ async fn wait_for_gate(ctx: &Ctx) {
 
 /// Validates every draft and fills what the node assigns before the log
 /// (id if absent, schema, recorded_at); returns one rejection per bad draft.
+///
+/// A void or correction may target an earlier event of the same request:
+/// its target is looked up among those first, then in the log (the log's
+/// writer fills in `target_seq` once it has given the target its seq).
 fn check_drafts(ctx: &Ctx, events: &mut [sync178_shared::proto::v1::Event]) -> Vec<Rejection> {
-    let lookup = |id: &[u8]| -> Option<UnitId> {
-        let id: event::EventId = id.try_into().ok()?;
-        // Only own events are indexed by id: a hit is of our origin.
-        ctx.log.get_by_id(&id).ok().flatten().map(|_| ctx.unit)
-    };
-    let vctx = Context {
-        history: &ctx.history,
-        origin: ctx.unit,
-        today: crate::today(),
-        target_origin: Some(&lookup),
-    };
+    let today = crate::today();
+    // Ids of the drafts before the one being checked.
+    let mut earlier: HashSet<Vec<u8>> = HashSet::new();
     let mut rejected = Vec::new();
     let recorded_at = now_ms();
     for (index, ev) in events.iter_mut().enumerate() {
-        if let Err(e) = validate::validate_draft(ev, &vctx) {
+        let lookup = |id: &[u8]| -> Option<UnitId> {
+            if earlier.contains(id) {
+                return Some(ctx.unit);
+            }
+            let id: event::EventId = id.try_into().ok()?;
+            // Only own events are indexed by id: a hit is of our origin.
+            ctx.log.get_by_id(&id).ok().flatten().map(|_| ctx.unit)
+        };
+        let vctx = Context {
+            history: &ctx.history,
+            origin: ctx.unit,
+            today,
+            target_origin: Some(&lookup),
+        };
+        let checked = validate::validate_draft(ev, &vctx);
+        if !ev.id.is_empty() {
+            earlier.insert(ev.id.clone());
+        }
+        if let Err(e) = checked {
             rejected.push(Rejection {
                 index: index as u32,
                 reason: e.reason.to_string(),

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod backup;
 pub mod certs;
 pub mod cli;
+pub mod client_ref;
 pub mod config;
 pub mod daemon;
 pub mod deploy;
@@ -230,6 +231,18 @@ pub async fn run(
             })??,
         }
     };
+    // The client-reference secret: created on the first start, never read
+    // by the daemon after that (only `client-ref` and `backup` use it).
+    match client_ref::ClientSecret::load_or_create(&config.data_dir) {
+        Ok((_, true)) => tracing::info!("created the client-reference secret"),
+        Ok((_, false)) => {}
+        Err(e) => {
+            return Err(NodeError::Config {
+                field: "data_dir",
+                reason: e.to_string(),
+            });
+        }
+    }
     let ca_der = tls.ca_der()?.to_vec();
     let revocations = revocation::NodeRevocations::open(&config.data_dir, ca_der).map_err(|e| {
         NodeError::Config {

@@ -1,4 +1,4 @@
-//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `deploy`, `submit`, `status`, `verify`, `backup`, `restore`).
+//! `sync178-node`: parses the command line and runs the daemon (`run`) or one of the operator commands (`certs`, `deploy`, `client-ref`, `submit`, `status`, `verify`, `backup`, `restore`).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
@@ -49,6 +49,21 @@ enum Command {
     Certs(CertsCmd),
     /// Writes a province's node configs and certificates, one folder per node ready to copy to its machine, and the province hub's hub.toml beside the province node's.
     Deploy(sync178_node::deploy::DeployArgs),
+    /// Prints the client reference (`client_ref`) of each local case number:
+    /// the HMAC under this node's secret, which never leaves its data folder.
+    ClientRef {
+        /// The node's TOML configuration (its data_dir holds the secret).
+        #[arg(long, env = "SYNC178_NODE_CONFIG")]
+        config: PathBuf,
+        /// One JSON object per line: case, client_ref, client_key_id.
+        #[arg(long)]
+        json: bool,
+        /// Local case numbers, e.g. HS-2025-0042; `-` reads them from
+        /// standard input, one per line (blank lines skipped), which keeps
+        /// them out of the process list and the shell's history.
+        #[arg(required = true)]
+        cases: Vec<String>,
+    },
     /// Submits NDJSON events (one per line; blank and `#` lines skipped) to a node.
     Submit {
         #[command(flatten)]
@@ -76,6 +91,11 @@ enum Command {
         /// The backup file to write.
         #[arg(long)]
         out: PathBuf,
+        /// The node's TOML configuration, when run on the node's machine:
+        /// the client-reference secret of its data folder goes into the
+        /// backup too (the file is then written with mode 0600).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Restores a backup into a stopped node's empty data folder; the node
     /// then fetches from its parent whatever is newer before it records.
@@ -187,10 +207,15 @@ async fn main() -> ExitCode {
             _ => exit::USAGE,
         },
         Command::Deploy(args) => deploy(&args, lang),
+        Command::ClientRef {
+            config,
+            json,
+            cases,
+        } => client_ref(&config, json, &cases, lang),
         Command::Submit { conn, json, file } => submit(&conn, json, &file, lang).await,
         Command::Status { conn, json } => status(&conn, json, lang).await,
         Command::Verify { conn, json } => verify(&conn, json, lang).await,
-        Command::Backup { conn, out } => backup(&conn, &out, lang).await,
+        Command::Backup { conn, out, config } => backup(&conn, &out, config.as_deref(), lang).await,
         Command::Restore { config, from } => restore(&config, &from, lang).await,
     };
     if code == exit::UNAVAILABLE {
@@ -324,6 +349,76 @@ fn deploy(args: &sync178_node::deploy::DeployArgs, lang: Lang) -> u8 {
     }
 }
 
+/// `client-ref`: one reference per case number, or nothing if any is bad.
+fn client_ref(config_path: &std::path::Path, json: bool, cases: &[String], lang: Lang) -> u8 {
+    use sync178_node::client_ref::{ClientRefError, ClientSecret, normalize_case};
+    use sync178_shared::i18n::Localized as _;
+    let config = match Config::load(config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::USAGE;
+        }
+    };
+    let secret = match ClientSecret::load(&config.data_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{}", e.text(lang));
+            return match e {
+                ClientRefError::Missing { .. } => exit::NOINPUT,
+                _ => exit::FAILURE,
+            };
+        }
+    };
+    let from_stdin;
+    let cases = if cases == ["-"] {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("-: {e}");
+            return exit::NOINPUT;
+        }
+        from_stdin = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        from_stdin.as_slice()
+    } else {
+        cases
+    };
+    let mut lines = Vec::with_capacity(cases.len());
+    let mut bad = false;
+    for case in cases {
+        match normalize_case(case).and_then(|n| Ok((secret.reference(&n)?, n))) {
+            Ok((reference, normalized)) => lines.push(if json {
+                serde_json::json!({
+                    "case": normalized,
+                    "client_ref": reference,
+                    "client_key_id": secret.key_id(),
+                })
+                .to_string()
+            } else {
+                reference
+            }),
+            Err(e) => {
+                bad = true;
+                eprintln!("{case:?}: {}", e.text(lang));
+            }
+        }
+    }
+    if bad {
+        eprintln!("{}", t(lang, Msg::NothingPrintedBadCase));
+        return exit::DATAERR;
+    }
+    for l in &lines {
+        println!("{l}");
+    }
+    if !json {
+        eprintln!("{}: {}", t(lang, Msg::ClientKeyId), secret.key_id());
+    }
+    0
+}
+
 /// `submit`: parse everything, then send; nothing is sent if any line is bad.
 async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> u8 {
     let text = match cli::read_input(file) {
@@ -354,6 +449,18 @@ async fn submit(conn: &Conn, json: bool, file: &std::path::Path, lang: Lang) -> 
             return e.exit_code();
         }
     };
+    // Said once the node is reached, when the lines are about to be stored.
+    let without_id: Vec<String> = events
+        .iter()
+        .filter(|(_, e)| e.id.is_empty())
+        .map(|(line, _)| line.to_string())
+        .collect();
+    if !without_id.is_empty() {
+        eprintln!(
+            "{}",
+            sync178_node::i18n::lines_without_id(lang, &without_id.join(", "))
+        );
+    }
     let outcome = cli::submit(channel, &conn.endpoint, events).await;
     if json {
         for chunk in &outcome.chunks {
@@ -425,7 +532,28 @@ async fn verify(conn: &Conn, json: bool, lang: Lang) -> u8 {
 }
 
 /// `backup`: every event the node holds, into one checked file.
-async fn backup(conn: &Conn, out: &std::path::Path, lang: Lang) -> u8 {
+async fn backup(
+    conn: &Conn,
+    out: &std::path::Path,
+    config: Option<&std::path::Path>,
+    lang: Lang,
+) -> u8 {
+    use sync178_shared::i18n::Localized as _;
+    let secret = match config.map(Config::load).transpose() {
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::USAGE;
+        }
+        Ok(None) => None,
+        Ok(Some(c)) => match sync178_node::client_ref::ClientSecret::load(&c.data_dir) {
+            Ok(s) => Some((c.unit, s)),
+            Err(e) => {
+                eprintln!("{}", e.text(lang));
+                return exit::NOINPUT;
+            }
+        },
+    };
+    let with_secret = secret.is_some();
     let channel =
         match cli::connect_for(&conn.endpoint, &conn.tls(), conn.node, cli::VERIFY_TIMEOUT).await {
             Ok(c) => c,
@@ -434,7 +562,7 @@ async fn backup(conn: &Conn, out: &std::path::Path, lang: Lang) -> u8 {
                 return e.exit_code();
             }
         };
-    match sync178_node::backup::backup(channel, &conn.endpoint, out).await {
+    match sync178_node::backup::backup(channel, &conn.endpoint, out, secret).await {
         Ok(b) => {
             println!(
                 "{}: {} — {} {} → {}",
@@ -443,6 +571,17 @@ async fn backup(conn: &Conn, out: &std::path::Path, lang: Lang) -> u8 {
                 b.events.len(),
                 t(lang, Msg::EventsWord),
                 out.display()
+            );
+            println!(
+                "{}",
+                t(
+                    lang,
+                    if with_secret {
+                        Msg::BackupHoldsSecret
+                    } else {
+                        Msg::BackupWithoutSecret
+                    }
+                )
             );
             0
         }
@@ -462,9 +601,8 @@ async fn restore(config_path: &std::path::Path, from: &std::path::Path, lang: La
             return exit::USAGE;
         }
     };
-    let log_dir = config.data_dir.join("log");
     let has_parent = config.parent.is_some();
-    match sync178_node::backup::restore(&log_dir, config.unit, from, has_parent).await {
+    match sync178_node::backup::restore(&config.data_dir, config.unit, from, has_parent).await {
         Ok(n) => {
             println!(
                 "{}: {} — {n} {} ← {}",

@@ -156,6 +156,7 @@ fn build(steps: &[(Step, usize)]) -> Script {
                         unit,
                         &format!("{y}-04-01"),
                         Kind::SupportServiceProvided(SupportServiceProvided {
+                            client_key_id: String::new(),
                             client_ref,
                             service: 1,
                             provider: "x".into(),
@@ -168,6 +169,7 @@ fn build(steps: &[(Step, usize)]) -> Script {
                         unit,
                         &format!("{y}-03-01"),
                         Kind::ClientNeedAssessed(ClientNeedAssessed {
+                            client_key_id: String::new(),
                             client_ref,
                             needs: vec![1],
                         }),

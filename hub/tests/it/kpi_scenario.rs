@@ -253,6 +253,7 @@ fn scenario() -> (Topology, State) {
             C1,
             "2024-02-10",
             Kind::ClientNeedAssessed(ClientNeedAssessed {
+                client_key_id: String::new(),
                 client_ref: client(n),
                 needs: vec![ServiceKind::Health as i32],
             }),
@@ -264,6 +265,7 @@ fn scenario() -> (Topology, State) {
             C1,
             "2024-03-10",
             Kind::SupportServiceProvided(SupportServiceProvided {
+                client_key_id: String::new(),
                 client_ref: client(n),
                 service: ServiceKind::Health as i32,
                 provider: "TTYT".into(),
@@ -276,6 +278,7 @@ fn scenario() -> (Topology, State) {
         C4,
         "2024-02-10",
         Kind::ClientNeedAssessed(ClientNeedAssessed {
+            client_key_id: String::new(),
             client_ref: client(7),
             needs: vec![ServiceKind::LegalAid as i32],
         }),
@@ -285,6 +288,7 @@ fn scenario() -> (Topology, State) {
         C4,
         "2024-02-11",
         Kind::SupportServiceProvided(SupportServiceProvided {
+            client_key_id: String::new(),
             client_ref: client(7),
             service: ServiceKind::LegalAid as i32,
             provider: "TGPL".into(),

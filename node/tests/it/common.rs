@@ -48,6 +48,17 @@ impl Node {
         let topology = Topology::from_csv_path(&topology_path).unwrap_or_else(|e| panic!("{e}"));
         let pki = dir.path().join("pki");
         issue_province(&topology, unit("p33"), &pki).unwrap_or_else(|e| panic!("certs: {e}"));
+        Node::run_in(dir, commune, entry)
+    }
+
+    /// Starts the node again in the folder of one [`Node::stop`] returned.
+    pub(crate) fn start_in(dir: tempfile::TempDir, commune: &str) -> Node {
+        Node::run_in(dir, commune, false)
+    }
+
+    fn run_in(dir: tempfile::TempDir, commune: &str, entry: bool) -> Node {
+        let topology_path = dir.path().join("topology.csv");
+        let pki = dir.path().join("pki");
         let me = unit(commune);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -118,10 +129,12 @@ impl Node {
         p.display().to_string()
     }
 
-    pub(crate) fn stop(self) {
+    /// Stops the node; its folder lives on as long as the returned value.
+    pub(crate) fn stop(self) -> tempfile::TempDir {
         self.token.cancel();
         let res = self.rt.block_on(self.task).expect("node task");
         assert!(res.is_ok(), "node stopped with {res:?}");
+        self.dir
     }
 }
 

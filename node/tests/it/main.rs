@@ -5,8 +5,10 @@
 
 mod certs_tls;
 mod cli;
+mod client_ref;
 mod common;
 mod deploy_history;
 mod entry;
 mod revocation_lists;
 mod startup;
+mod submit;

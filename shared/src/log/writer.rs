@@ -512,6 +512,15 @@ impl Writer {
                 id: hex::encode(id),
                 seq,
             };
+            // A void or correction of an earlier event of this request: the
+            // caller could not know its target's seq, the writer does.
+            link_target(&mut ev, |target| {
+                let target: EventId = target.try_into().ok()?;
+                local_ids
+                    .get(&target)
+                    .map(|&i| pending_seq(&pending, i))
+                    .filter(|&seq| seq > 0)
+            });
             let wanted = content(&ev);
             if let Some(&i) = local_ids.get(&id) {
                 if local_contents[i].1 != wanted {
@@ -788,6 +797,26 @@ impl Writer {
 }
 
 /// Seq given to the `i`-th new event of a request being staged.
+/// Sets `target_seq` of a void or correction that has none from `seq_of`
+/// its target id: the one field of a body the log writes, for a target
+/// stored by the same request (the caller validated the link).
+fn link_target(ev: &mut Event, seq_of: impl Fn(&[u8]) -> Option<u64>) {
+    use crate::proto::v1::body::Kind;
+    let (target_id, target_seq) = match ev.body.as_mut().and_then(|b| b.kind.as_mut()) {
+        Some(Kind::EventVoided(v)) => (&v.target_id, &mut v.target_seq),
+        Some(Kind::EventCorrected(c)) => {
+            let c = &mut **c;
+            (&c.target_id, &mut c.target_seq)
+        }
+        _ => return,
+    };
+    if *target_seq == 0
+        && let Some(seq) = seq_of(target_id)
+    {
+        *target_seq = seq;
+    }
+}
+
 fn pending_seq(pending: &[Pending], i: usize) -> u64 {
     pending.get(i).map_or(0, |p| p.seq)
 }

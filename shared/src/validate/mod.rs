@@ -2,7 +2,6 @@
 //! checked, with an error naming the field path and the reason.
 
 use prost::Message;
-use time::macros::date;
 
 use crate::history::History;
 use crate::period::{Date, parse_date};
@@ -22,56 +21,8 @@ use crate::unit::{Level, UnitId};
 mod reason;
 pub use reason::{CommuneOnly, Reason, ShortField};
 
-/// Largest encoded event, in bytes.
-pub const MAX_EVENT_BYTES: usize = 64 * 1024;
-/// Longest identifier (business_id, inspection_id, record_no, tip_id,
-/// plan_id, recorded_by, …), in characters.
-pub const MAX_ID_LEN: usize = 64;
-/// Longest free text (reason, provider, act_code, licence_no, decision_no),
-/// in characters.
-pub const MAX_TEXT_LEN: usize = 500;
-/// The schema version of this catalogue.
-pub const CURRENT_SCHEMA: u32 = 1;
-/// Length of an event id (a UUIDv7), in bytes.
-pub const EVENT_ID_LEN: usize = 16;
-/// Length of a `client_ref` (hex of an HMAC-SHA256), in characters.
-pub const CLIENT_REF_LEN: usize = 64;
-/// Earliest `occurred_on` accepted.
-pub const EARLIEST_DATE: Date = date!(2000 - 01 - 01);
-/// Earliest plan, target or assessment year.
-pub const MIN_YEAR: u32 = 2000;
-/// Latest plan, target or assessment year (also at most today's year + 1).
-pub const MAX_YEAR: u32 = 2100;
-/// Fewest members present at an inspection (Circular 05/2006).
-pub const MIN_MEMBERS_PRESENT: u32 = 3;
-/// Most members present at an inspection.
-pub const MAX_MEMBERS_PRESENT: u32 = 50;
-/// Most participants of one awareness activity, and most leaflets handed out.
-pub const MAX_PARTICIPANTS: u32 = 1_000_000;
-/// Most workers of one business, and most workers reached in one inspection.
-pub const MAX_WORKERS: u32 = 100_000;
-/// Largest fine, in VND.
-pub const MAX_FINE_VND: u64 = 1_000_000_000;
-/// Largest cost of one support service, in VND.
-pub const MAX_COST_VND: u64 = 1_000_000_000;
-/// Largest budget of one pilot model, in VND.
-pub const MAX_BUDGET_VND: u64 = 1_000_000_000_000;
-/// Longest licence suspension, in months.
-pub const MAX_SUSPENSION_MONTHS: u32 = 24;
-/// Largest target, in basis points (100%).
-pub const MAX_TARGET_BP: u32 = 10_000;
-/// Highest healthy-commune score.
-pub const MAX_SCORE: u32 = 100;
-/// Largest person count (persons in a violation, hotspot estimates,
-/// volunteer team members, trainees).
-pub const MAX_PERSONS: u32 = 10_000;
-/// Most activities in one volunteer team report.
-pub const MAX_ACTIVITIES: u32 = 10_000;
-/// Longest training, in days.
-pub const MAX_TRAINING_DAYS: u32 = 366;
-
-/// Prefix of the reason given for an event of a newer schema than this build's.
-pub const NEWER_SCHEMA: &str = "newer schema";
+mod limits;
+pub use limits::*;
 
 /// A field that failed validation, and why. `Display` is English (logs);
 /// [`Localized::text`](crate::i18n::Localized::text) is what people read.
@@ -482,6 +433,17 @@ fn client_ref(p: &str, v: &str) -> Res {
     Ok(())
 }
 
+/// A `client_key_id`: empty (not given), or 16 lowercase hex characters.
+fn client_key_id(p: &str, v: &str) -> Res {
+    if !v.is_empty()
+        && (v.len() != CLIENT_KEY_ID_LEN
+            || !v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return fail(at(p, "client_key_id"), Reason::ClientKeyId);
+    }
+    Ok(())
+}
+
 /// Longest unit id or date text looked at (`c00292` is 6, `2024-03-01` is
 /// 10): longer input is refused without being echoed in the error.
 const MAX_SHORT_LEN: usize = 16;
@@ -793,11 +755,13 @@ fn awareness_activity_held(p: &str, b: &AwarenessActivityHeld) -> Res {
 
 fn client_need_assessed(p: &str, b: &ClientNeedAssessed) -> Res {
     client_ref(p, &b.client_ref)?;
+    client_key_id(p, &b.client_key_id)?;
     enum_list::<ServiceKind>(p, "needs", &b.needs)
 }
 
 fn support_service_provided(p: &str, b: &SupportServiceProvided) -> Res {
     client_ref(p, &b.client_ref)?;
+    client_key_id(p, &b.client_key_id)?;
     enum_field::<ServiceKind>(p, "service", b.service)?;
     text(p, "provider", &b.provider, true)?;
     range(p, "cost_vnd", b.cost_vnd, 0, MAX_COST_VND)
@@ -889,5 +853,7 @@ fn event_corrected(p: &str, b: &EventCorrected, ctx: &Context<'_>) -> Res {
     text(p, "reason", &b.reason, false)
 }
 
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 //! `cargo nextest run -p sync178-tests -E 'test(/^<topic>::/)'`.
 
 mod bench_smoke;
+mod client_refs;
 mod hub_follow;
 mod local_cluster;
 mod log_crash;
@@ -13,6 +14,7 @@ mod reconcile_tiers;
 mod recovery;
 mod reform_switch;
 mod roles_revocation;
+mod same_request_fixes;
 mod sync_topology;
 mod tidy;
 mod web_e2e;

@@ -179,7 +179,7 @@ async fn a_day_old_backup_restored_on_a_new_pc_converges_with_the_district() {
     let ch = c
         .channel(commune, Identity::new(c.province, Role::Operator))
         .await;
-    let b = sync178_node::backup::backup(ch, "test", &file)
+    let b = sync178_node::backup::backup(ch, "test", &file, None)
         .await
         .expect("backs up");
     assert_eq!(b.events.len(), 20);
@@ -191,7 +191,7 @@ async fn a_day_old_backup_restored_on_a_new_pc_converges_with_the_district() {
     // The PC dies; the backup goes onto a new one.
     c.stop_node(commune).await;
     std::fs::remove_dir_all(c.data_dir(commune)).expect("removes");
-    let log_dir = c.data_dir(commune).join("log");
+    let log_dir = c.data_dir(commune);
     let n = sync178_node::backup::restore(&log_dir, commune, &file, true)
         .await
         .expect("restores");
@@ -224,6 +224,7 @@ async fn a_truncated_altered_or_foreign_backup_is_refused_and_nothing_is_written
             unit: me,
             created_at: 1,
             events: chain(me, 12),
+            secret: None,
         },
     )
     .expect("writes");
