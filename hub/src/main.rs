@@ -219,13 +219,13 @@ struct QueryArgs {
     /// after the question).
     #[arg(long, global = true)]
     csv: bool,
-    /// Show person counts below 5 (operators authorised to see them only).
-    #[arg(long)]
+    /// Show person counts below 5 (authorised operators only; anywhere).
+    #[arg(long, global = true)]
     no_suppress: bool,
     /// Figures by the structure in force on the records' dates ("theo địa
     /// giới tại thời điểm báo cáo") instead of today's ("theo địa giới hiện
     /// nay", the default).
-    #[arg(long)]
+    #[arg(long, global = true)]
     as_recorded: bool,
     #[command(subcommand)]
     question: QueryCmd,

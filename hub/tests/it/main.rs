@@ -11,6 +11,7 @@ mod digest_replay;
 mod history_views;
 mod kpi_scenario;
 mod merged_units;
+mod query_flags;
 mod startup;
 mod sync_status;
 mod web_signin;
