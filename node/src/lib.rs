@@ -231,18 +231,24 @@ pub async fn run(
             })??,
         }
     };
-    // The client-reference secret: created on the first start, never read
-    // by the daemon after that (only `client-ref` and `backup` use it).
-    match client_ref::ClientSecret::load_or_create(&config.data_dir) {
-        Ok((_, true)) => tracing::info!("created the client-reference secret"),
-        Ok((_, false)) => {}
+    // The client-reference secret: created on the first start; `client-ref`
+    // and `backup` read it from its file.
+    // The data-entry page computes references with it; nothing else of the
+    // daemon reads it, and it never leaves this process.
+    let secret = match client_ref::ClientSecret::load_or_create(&config.data_dir) {
+        Ok((s, created)) => {
+            if created {
+                tracing::info!("created the client-reference secret");
+            }
+            s
+        }
         Err(e) => {
             return Err(NodeError::Config {
                 field: "data_dir",
                 reason: e.to_string(),
             });
         }
-    }
+    };
     let ca_der = tls.ca_der()?.to_vec();
     let revocations = revocation::NodeRevocations::open(&config.data_dir, ca_der).map_err(|e| {
         NodeError::Config {
@@ -295,7 +301,7 @@ pub async fn run(
         ));
     }
     if let Some(l) = entry_listener {
-        tasks.spawn(entry::serve(ctx.clone(), l, shutdown.clone()));
+        tasks.spawn(entry::serve(ctx.clone(), l, secret, shutdown.clone()));
     }
     let check = revocation::refuse_revoked(revocations.list().clone());
     // A refused write stops the log for good (sled cannot be trusted after

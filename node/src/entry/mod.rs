@@ -27,6 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::Ctx;
+use crate::client_ref::ClientSecret;
 
 mod page;
 
@@ -37,17 +38,25 @@ const RECENT: u64 = 20;
 #[derive(Clone)]
 struct Entry {
     ctx: Arc<Ctx>,
+    /// Turns a client's case number into its `client_ref`.
+    secret: Arc<ClientSecret>,
     /// Carried by every form of this process; a post without it is refused.
     token: Arc<str>,
 }
 
 /// Serves the page on `listener` until `shutdown`.
-pub(crate) async fn serve(ctx: Arc<Ctx>, listener: TcpListener, shutdown: CancellationToken) {
+pub(crate) async fn serve(
+    ctx: Arc<Ctx>,
+    listener: TcpListener,
+    secret: ClientSecret,
+    shutdown: CancellationToken,
+) {
     let addr = listener.local_addr().ok();
     tracing::info!(unit = %ctx.unit, ?addr, "data-entry page serving");
     let token: String = hex::encode(rand::random::<[u8; 16]>());
     let app = router(Entry {
         ctx,
+        secret: Arc::new(secret),
         token: token.into(),
     });
     if let Err(e) = axum::serve(listener, app)
@@ -223,41 +232,56 @@ async fn post_form(
         return not_found(lang);
     };
     let unit = page::Unit::of(&entry.ctx);
-    let errors: Vec<page::FieldError> = match forms::fill(form.kind, &typed) {
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| page::FieldError {
-                field: e.field,
-                reason: e.reason.text(lang),
-            })
-            .collect(),
-        Ok(draft) => match crate::ingest::record(&entry.ctx, vec![draft]).await {
-            Ok(resp) if resp.rejected.is_empty() => {
-                let seq = resp.accepted.first().map_or(0, |a| a.seq);
-                return Redirect::to(&format!("/?lang={}&saved={seq}", lang.code()))
-                    .into_response();
-            }
-            Ok(resp) => resp
-                .rejected
+    let (prepared, refs) = case_numbers_to_refs(form, &typed, &entry.secret, lang);
+    if !refs.is_empty() {
+        let filled = page::Filled {
+            typed: &typed,
+            errors: &refs,
+            token: &entry.token,
+        };
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(page::form(&unit, form, lang, &filled)),
+        )
+            .into_response();
+    }
+    let key_id = entry.secret.key_id();
+    let errors: Vec<page::FieldError> =
+        match forms::fill(form.kind, &prepared).map(|draft| with_key_id(draft, &key_id)) {
+            Err(errors) => errors
                 .into_iter()
-                .map(|r| page::FieldError {
-                    field: input_of(form.kind, &r.field),
-                    reason: if lang == Lang::Vi && !r.reason_vi.is_empty() {
-                        r.reason_vi
-                    } else {
-                        r.reason
-                    },
+                .map(|e| page::FieldError {
+                    field: e.field,
+                    reason: e.reason.text(lang),
                 })
                 .collect(),
-            Err(status) => vec![page::FieldError {
-                field: String::new(),
-                reason: match lang {
-                    Lang::Vi => format!("Nút chưa lưu được: {}", status.message()),
-                    Lang::En => format!("The node could not store it: {}", status.message()),
-                },
-            }],
-        },
-    };
+            Ok(draft) => match crate::ingest::record(&entry.ctx, vec![draft]).await {
+                Ok(resp) if resp.rejected.is_empty() => {
+                    let seq = resp.accepted.first().map_or(0, |a| a.seq);
+                    return Redirect::to(&format!("/?lang={}&saved={seq}", lang.code()))
+                        .into_response();
+                }
+                Ok(resp) => resp
+                    .rejected
+                    .into_iter()
+                    .map(|r| page::FieldError {
+                        field: input_of(form.kind, &r.field),
+                        reason: if lang == Lang::Vi && !r.reason_vi.is_empty() {
+                            r.reason_vi
+                        } else {
+                            r.reason
+                        },
+                    })
+                    .collect(),
+                Err(status) => vec![page::FieldError {
+                    field: String::new(),
+                    reason: match lang {
+                        Lang::Vi => format!("Nút chưa lưu được: {}", status.message()),
+                        Lang::En => format!("The node could not store it: {}", status.message()),
+                    },
+                }],
+            },
+        };
     let filled = page::Filled {
         typed: &typed,
         errors: &errors,
@@ -268,6 +292,51 @@ async fn post_form(
         Html(page::form(&unit, form, lang, &filled)),
     )
         .into_response()
+}
+
+/// The typed values with every case number replaced by its `client_ref`
+/// (the number itself goes no further), and the case numbers that cannot
+/// be used. An empty one is left for validation to name.
+fn case_numbers_to_refs(
+    form: &forms::Form,
+    typed: &[(String, String)],
+    secret: &ClientSecret,
+    lang: Lang,
+) -> (Vec<(String, String)>, Vec<page::FieldError>) {
+    let mut errors = Vec::new();
+    let prepared = typed
+        .iter()
+        .map(|(k, v)| {
+            let is_case = form
+                .field(k)
+                .is_some_and(|f| matches!(f.input, forms::Input::CaseNumber));
+            if !is_case || v.trim().is_empty() {
+                return (k.clone(), v.clone());
+            }
+            match secret.reference(v) {
+                Ok(r) => (k.clone(), r),
+                Err(e) => {
+                    errors.push(page::FieldError {
+                        field: k.clone(),
+                        reason: e.text(lang),
+                    });
+                    (k.clone(), String::new())
+                }
+            }
+        })
+        .collect();
+    (prepared, errors)
+}
+
+/// A client event names the secret its reference was made with.
+fn with_key_id(mut ev: Event, key_id: &str) -> Event {
+    use sync178_shared::proto::v1::body::Kind;
+    match ev.body.as_mut().and_then(|b| b.kind.as_mut()) {
+        Some(Kind::ClientNeedAssessed(b)) => b.client_key_id = key_id.to_owned(),
+        Some(Kind::SupportServiceProvided(b)) => b.client_key_id = key_id.to_owned(),
+        _ => {}
+    }
+    ev
 }
 
 /// The input a validation field path names: `body.<kind>.members_present`

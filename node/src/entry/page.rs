@@ -171,7 +171,7 @@ pub(super) fn index(
             "<section class=\"group\"><h2>{}</h2><ul>",
             esc(g.title(lang))
         );
-        for f in forms::FORMS.iter().filter(|f| f.group == g) {
+        for f in forms::all().filter(|f| f.group == g) {
             let _ = write!(
                 b,
                 "<li><a href=\"/new/{}?lang={}\">{}</a></li>",
@@ -337,7 +337,9 @@ pub(super) fn form(unit: &Unit, form: &Form, lang: Lang, filled: &Filled<'_>) ->
         let label = field.label(lang);
         let value = filled.value(name);
         match field.input {
-            Input::Id | Input::Text => text_input(&mut b, name, label, value, false, filled),
+            Input::Id | Input::Text | Input::CaseNumber => {
+                text_input(&mut b, name, label, value, false, filled);
+            }
             Input::Count | Input::Year => text_input(&mut b, name, label, value, true, filled),
             Input::Money => {
                 let label = format!("{label} (₫)");

@@ -312,3 +312,99 @@ fn an_officer_records_through_the_page_and_a_bad_field_is_refused_beside_it() {
     assert_eq!(log_length(), 2);
     node.stop();
 }
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("reads dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+    out
+}
+
+fn holds(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn a_clients_case_number_becomes_its_pseudonym_and_is_never_stored() {
+    let node = Node::start_with("c11950", true);
+    let addr = node.entry.expect("the node serves its page");
+    let host = addr.to_string();
+    let page = http(
+        addr,
+        "GET",
+        "/new/client_need_assessed",
+        &[("Host", &host)],
+        "",
+    );
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Số hồ sơ tại xã"), "{}", page.body);
+    let (token, id) = (hidden(&page.body, "token"), hidden(&page.body, "id"));
+    let case = "HS-2025-0417";
+    let sent = http(
+        addr,
+        "POST",
+        "/new/client_need_assessed",
+        &[("Host", &host)],
+        &form_body(&[
+            ("token", &token),
+            ("id", &id),
+            ("occurred_on", "07/04/2025"),
+            ("unit", "c11950"),
+            ("recorded_by", "cb-02"),
+            ("client_ref", case),
+            ("needs", "SERVICE_KIND_HEALTH"),
+            ("needs", "SERVICE_KIND_JOB"),
+        ]),
+    );
+    assert_eq!(
+        (sent.status, sent.location.as_str()),
+        (303, "/?lang=vi&saved=1"),
+        "{}",
+        sent.body
+    );
+    // A case number the node cannot use is refused beside its input.
+    let too_long = "x".repeat(200);
+    let refused = http(
+        addr,
+        "POST",
+        "/new/client_need_assessed",
+        &[("Host", &host)],
+        &form_body(&[
+            ("token", &token),
+            ("client_ref", &too_long),
+            ("needs", "SERVICE_KIND_JOB"),
+        ]),
+    );
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("số hồ sơ dài quá"),
+        "{}",
+        refused.body
+    );
+    let data = node.dir.path().join("data");
+    let secret = sync178_node::client_ref::ClientSecret::load(&data).expect("the node's secret");
+    let reference = secret.reference(case).expect("a reference");
+    let key_id = secret.key_id();
+    let dir = node.stop();
+    let files = files_under(&dir.path().join("data").join("log"));
+    assert!(
+        files
+            .iter()
+            .any(|(_, b)| holds(b, &reference) && holds(b, &key_id)),
+        "the stored event carries the pseudonym and the key id"
+    );
+    for (path, bytes) in &files {
+        assert!(
+            !holds(bytes, case),
+            "{} holds the case number",
+            path.display()
+        );
+    }
+}

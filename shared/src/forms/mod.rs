@@ -51,6 +51,11 @@ pub enum Input {
     Choice(&'static [Choice]),
     /// Any number of a list.
     Choices(&'static [Choice]),
+    /// A client's case number at the commune. The node that serves the form
+    /// turns it into the `client_ref` pseudonym (an HMAC under its own
+    /// secret) before the form is read; the number itself is never stored
+    /// nor sent.
+    CaseNumber,
 }
 
 /// One input of a form.
@@ -86,15 +91,18 @@ pub enum Group {
     Awareness,
     /// Kế hoạch và chỉ tiêu.
     Plans,
+    /// Hỗ trợ người bán dâm.
+    Support,
 }
 
 impl Group {
     /// Every group, in the order the page lists them.
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 6] = [
         Group::Businesses,
         Group::Enforcement,
         Group::Tips,
         Group::Awareness,
+        Group::Support,
         Group::Plans,
     ];
 
@@ -109,6 +117,7 @@ impl Group {
             Group::Tips => lang.pick("Tin báo", "Tip-offs"),
             Group::Awareness => lang.pick("Tuyên truyền", "Awareness"),
             Group::Plans => lang.pick("Kế hoạch và chỉ tiêu", "Plans and targets"),
+            Group::Support => lang.pick("Hỗ trợ người bán dâm", "Support for sex workers"),
         }
     }
 }
@@ -143,11 +152,18 @@ impl Form {
 
 /// The form of the kind named `kind`, if there is one.
 pub fn form(kind: &str) -> Option<&'static Form> {
-    FORMS.iter().find(|f| f.kind == kind)
+    all().find(|f| f.kind == kind)
+}
+
+/// Every form: the catalogue's, then the clients'.
+pub fn all() -> impl Iterator<Item = &'static Form> {
+    FORMS.iter().chain(CLIENT_FORMS.iter())
 }
 
 mod catalogue;
 pub use catalogue::FORMS;
+mod clients;
+pub use clients::CLIENT_FORMS;
 
 /// Why a typed value could not be read (before any rule of `validate`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,7 +294,9 @@ pub fn fill(kind: &str, typed: &[(String, String)]) -> Result<Event, Vec<InputEr
     for field in form.fields {
         let raw = value(field.name);
         let v = match field.input {
-            Input::Id => Some(Value::from(raw.trim())).filter(|_| !raw.trim().is_empty()),
+            Input::Id | Input::CaseNumber => {
+                Some(Value::from(raw.trim())).filter(|_| !raw.trim().is_empty())
+            }
             Input::Text => Some(Value::from(raw)).filter(|_| !raw.is_empty()),
             Input::Bool => Some(Value::Bool(!raw.is_empty())),
             Input::Count | Input::Year | Input::Money => match whole(raw) {
