@@ -329,12 +329,13 @@ pub(super) const PILOT_MODELS: &[Choice] = &[
 pub(super) const HEALTHY_CLASSES: &[Choice] = &[
     c(
         "HEALTHY_CLASS_HEALTHY",
-        "Đạt xã, phường lành mạnh",
+        "Đạt tiêu chuẩn xã, phường lành mạnh",
         "Healthy",
     ),
     c("HEALTHY_CLASS_NOT_HEALTHY", "Chưa đạt", "Not yet healthy"),
 ];
 
+/// Who a training was for.
 pub(super) const TRAINEE_ROLES: &[Choice] = &[
     c(
         "TRAINEE_ROLE_TEAM_MEMBER",
@@ -358,6 +359,7 @@ pub(super) const TRAINEE_ROLES: &[Choice] = &[
     ),
 ];
 
+/// Where a hotspot is.
 pub(super) const HOTSPOT_KINDS: &[Choice] = &[
     c(
         "HOTSPOT_KIND_STREET",
