@@ -259,13 +259,14 @@ fn errors_html(filled: &Filled<'_>, name: &str) -> (String, bool) {
     (s, any)
 }
 
-/// A one-line text input.
+/// A one-line text input; `inputmode` is the keyboard a phone shows
+/// (`numeric`, `decimal`; empty for text).
 fn text_input(
     b: &mut String,
     name: &str,
     label: &str,
     value: &str,
-    numeric: bool,
+    inputmode: &str,
     filled: &Filled<'_>,
 ) {
     let (errs, bad) = errors_html(filled, name);
@@ -274,10 +275,10 @@ fn text_input(
         "<label for=\"f-{name}\">{}</label><input type=\"text\" id=\"f-{name}\" name=\"{name}\" value=\"{}\"{}{}>{errs}",
         esc(label),
         esc(value),
-        if numeric {
-            " inputmode=\"numeric\""
+        if inputmode.is_empty() {
+            String::new()
         } else {
-            ""
+            format!(" inputmode=\"{inputmode}\"")
         },
         if bad { " aria-invalid=\"true\"" } else { "" },
     );
@@ -329,7 +330,7 @@ pub(super) fn form(unit: &Unit, form: &Form, lang: Lang, filled: &Filled<'_>) ->
                 unit.id
             );
         } else {
-            text_input(&mut b, name, label, filled.value(name), false, filled);
+            text_input(&mut b, name, label, filled.value(name), "", filled);
         }
     }
     for field in form.fields {
@@ -338,12 +339,38 @@ pub(super) fn form(unit: &Unit, form: &Form, lang: Lang, filled: &Filled<'_>) ->
         let value = filled.value(name);
         match field.input {
             Input::Id | Input::Text | Input::CaseNumber => {
-                text_input(&mut b, name, label, value, false, filled);
+                text_input(&mut b, name, label, value, "", filled);
             }
-            Input::Count | Input::Year => text_input(&mut b, name, label, value, true, filled),
+            Input::Count | Input::Year => text_input(&mut b, name, label, value, "numeric", filled),
             Input::Money => {
                 let label = format!("{label} (₫)");
-                text_input(&mut b, name, &label, value, true, filled);
+                text_input(&mut b, name, &label, value, "numeric", filled);
+            }
+            Input::Percent => {
+                let label = format!("{label} (%)");
+                text_input(&mut b, name, &label, value, "decimal", filled);
+            }
+            Input::YesNo => {
+                let (errs, bad) = errors_html(filled, name);
+                let _ = write!(
+                    b,
+                    "<label for=\"f-{name}\">{}</label><select id=\"f-{name}\" name=\"{name}\"{}>",
+                    esc(label),
+                    if bad { " aria-invalid=\"true\"" } else { "" },
+                );
+                for (v, vi, en) in [
+                    ("", "— không đổi —", "— unchanged —"),
+                    ("true", "Có", "Yes"),
+                    ("false", "Không", "No"),
+                ] {
+                    let _ = write!(
+                        b,
+                        "<option value=\"{v}\"{}>{}</option>",
+                        if value == v { " selected" } else { "" },
+                        esc(lang.pick(vi, en))
+                    );
+                }
+                let _ = write!(b, "</select>{errs}");
             }
             Input::Bool => {
                 let (errs, _) = errors_html(filled, name);

@@ -154,6 +154,37 @@ fn an_officer_records_through_the_page_and_a_bad_field_is_refused_beside_it() {
         );
     }
 
+    // Every group of the catalogue is there, the programme's own words.
+    for words in [
+        "Tụ điểm",
+        "Đội công tác xã hội tình nguyện",
+        "Tập huấn",
+        "Mô hình điểm",
+        "Xã, phường lành mạnh không có tệ nạn mại dâm",
+        "Giao chỉ tiêu",
+    ] {
+        assert!(start.body.contains(words), "{words} missing");
+    }
+    // A business change asks yes, no or unchanged; a target takes a percent.
+    let change = http(addr, "GET", "/new/business_updated", &[("Host", host)], "");
+    assert_eq!(change.status, 200);
+    assert!(
+        change.body.contains(
+            "<select id=\"f-conditional\" name=\"conditional\"><option value=\"\" selected>— không đổi —</option>"
+        ),
+        "{}",
+        change.body
+    );
+    let target = http(addr, "GET", "/new/target_set", &[("Host", host)], "");
+    assert!(
+        target.body.contains("Mức chỉ tiêu (%)")
+            && target
+                .body
+                .contains("name=\"target_bp\" value=\"\" inputmode=\"decimal\""),
+        "{}",
+        target.body
+    );
+
     // The inspection form: today's date, the commune, a token and an id.
     let page = http(
         addr,

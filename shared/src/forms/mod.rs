@@ -47,6 +47,11 @@ pub enum Input {
     Year,
     /// Yes or no.
     Bool,
+    /// Yes, no, or not given (an `optional bool`): empty leaves the field
+    /// out, so a change keeps its value. Typed `true` or `false`.
+    YesNo,
+    /// A percentage, `85` or `85,5`, stored in basis points (8500, 8550).
+    Percent,
     /// One of a list.
     Choice(&'static [Choice]),
     /// Any number of a list.
@@ -87,8 +92,18 @@ pub enum Group {
     Enforcement,
     /// Tin báo.
     Tips,
+    /// Tụ điểm.
+    Hotspots,
     /// Tuyên truyền.
     Awareness,
+    /// Đội công tác xã hội tình nguyện.
+    VolunteerTeams,
+    /// Tập huấn.
+    Training,
+    /// Mô hình điểm.
+    PilotModels,
+    /// Xã, phường lành mạnh không có tệ nạn mại dâm.
+    HealthyCommunes,
     /// Kế hoạch và chỉ tiêu.
     Plans,
     /// Hỗ trợ người bán dâm.
@@ -97,11 +112,16 @@ pub enum Group {
 
 impl Group {
     /// Every group, in the order the page lists them.
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 11] = [
         Group::Businesses,
         Group::Enforcement,
         Group::Tips,
+        Group::Hotspots,
         Group::Awareness,
+        Group::VolunteerTeams,
+        Group::Training,
+        Group::PilotModels,
+        Group::HealthyCommunes,
         Group::Support,
         Group::Plans,
     ];
@@ -115,7 +135,18 @@ impl Group {
                 "Inspections — violations — penalties",
             ),
             Group::Tips => lang.pick("Tin báo", "Tip-offs"),
+            Group::Hotspots => lang.pick("Tụ điểm", "Hotspots"),
             Group::Awareness => lang.pick("Tuyên truyền", "Awareness"),
+            Group::VolunteerTeams => lang.pick(
+                "Đội công tác xã hội tình nguyện",
+                "Volunteer social work teams",
+            ),
+            Group::Training => lang.pick("Tập huấn", "Training"),
+            Group::PilotModels => lang.pick("Mô hình điểm", "Pilot models"),
+            Group::HealthyCommunes => lang.pick(
+                "Xã, phường lành mạnh không có tệ nạn mại dâm",
+                "Communes free of prostitution",
+            ),
             Group::Plans => lang.pick("Kế hoạch và chỉ tiêu", "Plans and targets"),
             Group::Support => lang.pick("Hỗ trợ người bán dâm", "Support for sex workers"),
         }
@@ -260,6 +291,32 @@ fn whole(typed: &str) -> Result<Option<u64>, InputReason> {
         .map_err(|_| InputReason::TooLarge(typed.to_owned()))
 }
 
+/// Reads a percentage as officers write it, `85`, `85,5` or `85.25` (with
+/// or without `%`), into basis points; `None` when empty. More than two
+/// decimals is not a percentage a target takes.
+fn percent(typed: &str) -> Result<Option<u64>, InputReason> {
+    let t: String = typed
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '%'))
+        .collect();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let (whole, frac) = t.split_once([',', '.']).unwrap_or((&t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > 2 {
+        return Err(InputReason::NotANumber(typed.to_owned()));
+    }
+    let frac = format!("{frac:0<2}");
+    whole
+        .parse::<u64>()
+        .ok()
+        .and_then(|w| w.checked_mul(100))
+        .and_then(|w| w.checked_add(frac.parse().unwrap_or(0)))
+        .map(Some)
+        .ok_or_else(|| InputReason::TooLarge(typed.to_owned()))
+}
+
 /// Builds the draft event a filled form describes: the envelope's inputs
 /// (`occurred_on`, `unit`, `recorded_by`, and an optional `id`, base64, so a
 /// form sent twice is stored once) and the kind's. Returns every input that
@@ -299,24 +356,45 @@ pub fn fill(kind: &str, typed: &[(String, String)]) -> Result<Event, Vec<InputEr
             }
             Input::Text => Some(Value::from(raw)).filter(|_| !raw.is_empty()),
             Input::Bool => Some(Value::Bool(!raw.is_empty())),
-            Input::Count | Input::Year | Input::Money => match whole(raw) {
-                Ok(None) => None,
-                Ok(Some(n)) if !matches!(field.input, Input::Money) && n > u64::from(u32::MAX) => {
+            Input::YesNo => match raw {
+                "" => None,
+                "true" => Some(Value::Bool(true)),
+                "false" => Some(Value::Bool(false)),
+                _ => {
                     errors.push(InputError {
                         field: field.name.into(),
-                        reason: InputReason::TooLarge(raw.to_owned()),
-                    });
-                    None
-                }
-                Ok(Some(n)) => Some(Value::from(n)),
-                Err(reason) => {
-                    errors.push(InputError {
-                        field: field.name.into(),
-                        reason,
+                        reason: InputReason::UnknownChoice(raw.to_owned()),
                     });
                     None
                 }
             },
+            Input::Count | Input::Year | Input::Money | Input::Percent => {
+                let read = if matches!(field.input, Input::Percent) {
+                    percent(raw)
+                } else {
+                    whole(raw)
+                };
+                match read {
+                    Ok(None) => None,
+                    Ok(Some(n))
+                        if !matches!(field.input, Input::Money) && n > u64::from(u32::MAX) =>
+                    {
+                        errors.push(InputError {
+                            field: field.name.into(),
+                            reason: InputReason::TooLarge(raw.to_owned()),
+                        });
+                        None
+                    }
+                    Ok(Some(n)) => Some(Value::from(n)),
+                    Err(reason) => {
+                        errors.push(InputError {
+                            field: field.name.into(),
+                            reason,
+                        });
+                        None
+                    }
+                }
+            }
             Input::Choice(choices) => {
                 if raw.is_empty() {
                     None

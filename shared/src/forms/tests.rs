@@ -15,6 +15,8 @@ fn sample(field: &Field) -> Vec<(String, String)> {
         Input::Year => one("2025"),
         Input::Money => one("1.500.000 ₫"),
         Input::Bool => one("on"),
+        Input::YesNo => one("false"),
+        Input::Percent => one("85,5"),
         Input::Choice(cs) => one(cs[0].value),
         Input::Choices(cs) => cs
             .iter()
@@ -150,4 +152,71 @@ fn every_unreadable_input_is_reported_at_once_in_both_languages() {
         ev.body.and_then(|b| b.kind),
         Some(Kind::TipVerified(_))
     ));
+}
+
+#[test]
+fn percentages_are_read_into_basis_points() {
+    assert_eq!(percent("85"), Ok(Some(8500)));
+    assert_eq!(percent("85,5"), Ok(Some(8550)));
+    assert_eq!(percent("85.25 %"), Ok(Some(8525)));
+    assert_eq!(percent("0,05"), Ok(Some(5)));
+    assert_eq!(percent("100%"), Ok(Some(10_000)));
+    assert_eq!(percent(" "), Ok(None));
+    for bad in ["85,555", "8,5,5", ",5", "85a", "1.000,5"] {
+        assert_eq!(
+            percent(bad),
+            Err(InputReason::NotANumber(bad.into())),
+            "{bad}"
+        );
+    }
+    let mut typed = envelope();
+    typed.push(("year".into(), "2025".into()));
+    typed.push(("kpi".into(), "KPI_INSPECTION_COVERAGE".into()));
+    typed.push(("target_bp".into(), "85,5".into()));
+    let ev = fill("target_set", &typed).expect("a target");
+    let Some(Kind::TargetSet(t)) = ev.body.and_then(|b| b.kind) else {
+        panic!("not a target");
+    };
+    assert_eq!(t.target_bp, 8550);
+}
+
+#[test]
+fn a_change_leaves_out_what_was_left_empty() {
+    let update = |extra: &[(&str, &str)]| {
+        let mut typed = envelope();
+        typed.push(("business_id".into(), "KS-01".into()));
+        typed.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let ev = fill("business_updated", &typed).expect("an update");
+        let Some(Kind::BusinessUpdated(b)) = ev.body.and_then(|b| b.kind) else {
+            panic!("not an update");
+        };
+        b
+    };
+    let b = update(&[
+        ("conditional", ""),
+        ("workers", ""),
+        ("commitment_signed", ""),
+    ]);
+    assert_eq!(
+        (b.conditional, b.workers, b.commitment_signed),
+        (None, None, None)
+    );
+    assert_eq!(b.kind, 0);
+    let b = update(&[
+        ("conditional", "false"),
+        ("workers", "0"),
+        ("commitment_signed", "true"),
+    ]);
+    assert_eq!(
+        (b.conditional, b.workers, b.commitment_signed),
+        (Some(false), Some(0), Some(true))
+    );
+    let mut typed = envelope();
+    typed.push(("conditional".into(), "on".into()));
+    let errors = fill("business_updated", &typed).expect_err("not yes or no");
+    assert_eq!(errors[0].reason, InputReason::UnknownChoice("on".into()));
 }

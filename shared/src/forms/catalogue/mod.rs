@@ -1,8 +1,11 @@
-//! The catalogue itself: every form's fields and every pick-list's labels.
+//! The catalogue itself: every form's fields, in the words officers use.
 //! Labels follow the programme's documents (Decree 178/2004, Circular
-//! 05/2006, Decree 144/2021).
+//! 05/2006, Decree 144/2021); the pick-lists are in `choices`.
 
 use super::{Choice, Field, Form, Group, Input};
+
+mod choices;
+use choices::*;
 
 const fn f(name: &'static str, vi: &'static str, en: &'static str, input: Input) -> Field {
     Field {
@@ -16,262 +19,6 @@ const fn f(name: &'static str, vi: &'static str, en: &'static str, input: Input)
 const fn c(value: &'static str, vi: &'static str, en: &'static str) -> Choice {
     Choice { value, vi, en }
 }
-
-const BUSINESS_KINDS: &[Choice] = &[
-    c("BUSINESS_KIND_HOTEL", "Khách sạn", "Hotel"),
-    c("BUSINESS_KIND_GUESTHOUSE", "Nhà nghỉ", "Guesthouse"),
-    c("BUSINESS_KIND_RESTAURANT", "Nhà hàng", "Restaurant"),
-    c("BUSINESS_KIND_BOARDING_HOUSE", "Nhà trọ", "Boarding house"),
-    c(
-        "BUSINESS_KIND_TOURIST_VILLA",
-        "Biệt thự du lịch",
-        "Tourist villa",
-    ),
-    c(
-        "BUSINESS_KIND_RENTAL_APARTMENT",
-        "Căn hộ cho thuê",
-        "Rental apartment",
-    ),
-    c("BUSINESS_KIND_DISCOTHEQUE", "Vũ trường", "Discotheque"),
-    c("BUSINESS_KIND_KARAOKE", "Karaoke", "Karaoke"),
-    c("BUSINESS_KIND_MASSAGE", "Xoa bóp (massage)", "Massage"),
-    c("BUSINESS_KIND_SAUNA", "Xông hơi", "Sauna"),
-    c(
-        "BUSINESS_KIND_BARBER_HAIR_WASH",
-        "Cắt tóc, gội đầu",
-        "Barber, hair wash",
-    ),
-    c(
-        "BUSINESS_KIND_DIM_LIGHT_CAFE",
-        "Cà phê đèn mờ",
-        "Dim-light café",
-    ),
-    c("BUSINESS_KIND_BAR", "Quán bar", "Bar"),
-    c("BUSINESS_KIND_OTHER", "Khác", "Other"),
-];
-
-const LEVELS: &[Choice] = &[
-    c("LEVEL_COMMUNE", "Cấp xã", "Commune"),
-    c(
-        "LEVEL_DISTRICT",
-        "Cấp huyện (trước 01/07/2025)",
-        "District (before 2025-07-01)",
-    ),
-    c("LEVEL_PROVINCE", "Cấp tỉnh", "Province"),
-];
-
-const INSPECTION_MODES: &[Choice] = &[
-    c(
-        "INSPECTION_MODE_PLANNED",
-        "Theo kế hoạch, có báo trước",
-        "Planned, announced",
-    ),
-    c("INSPECTION_MODE_UNANNOUNCED", "Đột xuất", "Unannounced"),
-];
-
-const TRIGGERS: &[Choice] = &[
-    c("INSPECTION_TRIGGER_PLAN", "Theo kế hoạch", "The plan"),
-    c("INSPECTION_TRIGGER_TIP_OFF", "Tin báo", "A tip-off"),
-    c(
-        "INSPECTION_TRIGGER_AGENCY_REQUEST",
-        "Đề nghị của cơ quan",
-        "An agency's request",
-    ),
-    c(
-        "INSPECTION_TRIGGER_MEMBER_OBSERVATION",
-        "Thành viên đội phát hiện",
-        "A member's observation",
-    ),
-];
-
-const AGENCIES: &[Choice] = &[
-    c("AGENCY_POLICE", "Công an", "Police"),
-    c(
-        "AGENCY_LABOUR",
-        "Lao động – Thương binh và Xã hội",
-        "Labour and social affairs",
-    ),
-    c("AGENCY_CULTURE", "Văn hóa", "Culture"),
-    c("AGENCY_HEALTH", "Y tế", "Health"),
-    c("AGENCY_TRADE", "Công thương", "Trade"),
-    c("AGENCY_TOURISM", "Du lịch", "Tourism"),
-    c(
-        "AGENCY_MARKET_MANAGEMENT",
-        "Quản lý thị trường",
-        "Market management",
-    ),
-    c("AGENCY_JUSTICE", "Tư pháp", "Justice"),
-    c("AGENCY_ECONOMY", "Kinh tế", "Economy"),
-    c("AGENCY_OTHER", "Khác", "Other"),
-];
-
-const CHECK_OUTCOMES: &[Choice] = &[
-    c("CHECK_OUTCOME_COMPLIANT", "Đạt", "Compliant"),
-    c("CHECK_OUTCOME_NON_COMPLIANT", "Không đạt", "Non-compliant"),
-    c("CHECK_OUTCOME_NOT_CHECKED", "Không kiểm tra", "Not checked"),
-];
-
-const RESULTS: &[Choice] = &[
-    c("INSPECTION_RESULT_COMPLIANT", "Chấp hành tốt", "Compliant"),
-    c(
-        "INSPECTION_RESULT_VIOLATIONS_FOUND",
-        "Có vi phạm",
-        "Violations found",
-    ),
-    c(
-        "INSPECTION_RESULT_BUSINESS_NOT_OPERATING",
-        "Cơ sở không hoạt động",
-        "Business not operating",
-    ),
-];
-
-const ACTS: &[Choice] = &[
-    c("VIOLATION_ACT_BUYING_SEX", "Mua dâm", "Buying sex"),
-    c("VIOLATION_ACT_SELLING_SEX", "Bán dâm", "Selling sex"),
-    c(
-        "VIOLATION_ACT_CONCEALING",
-        "Che giấu, bao che",
-        "Concealing",
-    ),
-    c(
-        "VIOLATION_ACT_ENTICING_FORCING",
-        "Lôi kéo, ép buộc",
-        "Enticing or forcing",
-    ),
-    c(
-        "VIOLATION_ACT_PROTECTION_BROKERING",
-        "Bảo kê, môi giới",
-        "Protection or brokering",
-    ),
-    c(
-        "VIOLATION_ACT_ABUSE_OF_OFFICE",
-        "Lợi dụng chức vụ",
-        "Abuse of office",
-    ),
-    c(
-        "VIOLATION_ACT_BUSINESS_AS_FRONT",
-        "Lợi dụng kinh doanh để hoạt động mại dâm",
-        "Business used as a front",
-    ),
-    c(
-        "VIOLATION_ACT_LABOUR_RULES",
-        "Vi phạm quy định lao động",
-        "Labour rules",
-    ),
-    c(
-        "VIOLATION_ACT_RESIDENCE_RULES",
-        "Vi phạm quy định cư trú",
-        "Residence rules",
-    ),
-    c("VIOLATION_ACT_OTHER", "Khác", "Other"),
-];
-
-const SUBJECTS: &[Choice] = &[
-    c("SUBJECT_TYPE_BUSINESS", "Cơ sở kinh doanh", "A business"),
-    c("SUBJECT_TYPE_PERSON", "Cá nhân", "Persons"),
-];
-
-const PENALTIES: &[Choice] = &[
-    c("PENALTY_KIND_WARNING", "Cảnh cáo", "Warning"),
-    c("PENALTY_KIND_FINE", "Phạt tiền", "Fine"),
-    c(
-        "PENALTY_KIND_LICENCE_SUSPENSION",
-        "Đình chỉ giấy phép",
-        "Licence suspension",
-    ),
-    c(
-        "PENALTY_KIND_LICENCE_REVOCATION",
-        "Tước giấy phép",
-        "Licence revocation",
-    ),
-];
-
-const REFERRALS: &[Choice] = &[
-    c("REFERRAL_AGENCY_POLICE", "Công an", "Police"),
-    c("REFERRAL_AGENCY_PROCURACY", "Viện kiểm sát", "Procuracy"),
-    c(
-        "REFERRAL_AGENCY_HIGHER_TEAM",
-        "Đội cấp trên",
-        "The team above",
-    ),
-    c("REFERRAL_AGENCY_OTHER", "Khác", "Other"),
-];
-
-const TIP_CHANNELS: &[Choice] = &[
-    c("TIP_CHANNEL_HOTLINE", "Đường dây nóng", "Hotline"),
-    c("TIP_CHANNEL_IN_PERSON", "Trực tiếp", "In person"),
-    c("TIP_CHANNEL_LETTER", "Đơn thư", "Letter"),
-    c("TIP_CHANNEL_ONLINE", "Trên mạng", "Online"),
-    c("TIP_CHANNEL_AGENCY", "Cơ quan chuyển đến", "From an agency"),
-];
-
-const TIP_CATEGORIES: &[Choice] = &[
-    c(
-        "TIP_CATEGORY_BUSINESS",
-        "Tại cơ sở kinh doanh",
-        "At a business",
-    ),
-    c("TIP_CATEGORY_STREET", "Ngoài đường phố", "In the street"),
-    c("TIP_CATEGORY_ONLINE", "Trên mạng", "Online"),
-    c("TIP_CATEGORY_OTHER", "Khác", "Other"),
-];
-
-const TIP_OUTCOMES: &[Choice] = &[
-    c("TIP_OUTCOME_ACTION_TAKEN", "Đã xử lý", "Action taken"),
-    c("TIP_OUTCOME_UNFOUNDED", "Không có cơ sở", "Unfounded"),
-    c(
-        "TIP_OUTCOME_TRANSFERRED",
-        "Đã chuyển cơ quan khác",
-        "Transferred",
-    ),
-];
-
-const AWARENESS_FORMS: &[Choice] = &[
-    c(
-        "AWARENESS_FORM_MEETING",
-        "Họp, nói chuyện chuyên đề",
-        "Meeting",
-    ),
-    c("AWARENESS_FORM_LEAFLET", "Phát tờ rơi", "Leaflets"),
-    c(
-        "AWARENESS_FORM_LOUDSPEAKER",
-        "Loa truyền thanh",
-        "Loudspeaker",
-    ),
-    c(
-        "AWARENESS_FORM_MEDIA_ITEM",
-        "Tin, bài trên báo, đài",
-        "Press or broadcast item",
-    ),
-    c("AWARENESS_FORM_SOCIAL_MEDIA", "Mạng xã hội", "Social media"),
-    c("AWARENESS_FORM_CONTEST", "Hội thi", "Contest"),
-    c(
-        "AWARENESS_FORM_PERFORMANCE",
-        "Văn nghệ, sân khấu hóa",
-        "Performance",
-    ),
-];
-
-const AUDIENCES: &[Choice] = &[
-    c("AUDIENCE_RESIDENTS", "Nhân dân", "Residents"),
-    c("AUDIENCE_STUDENTS", "Học sinh, sinh viên", "Students"),
-    c(
-        "AUDIENCE_BUSINESS_WORKERS",
-        "Người lao động tại cơ sở",
-        "Business workers",
-    ),
-    c(
-        "AUDIENCE_INDUSTRIAL_PARK_WORKERS",
-        "Công nhân khu công nghiệp",
-        "Industrial-park workers",
-    ),
-    c("AUDIENCE_OFFICIALS", "Cán bộ", "Officials"),
-    c(
-        "AUDIENCE_BUSINESS_OWNERS",
-        "Chủ cơ sở kinh doanh",
-        "Business owners",
-    ),
-];
 
 /// Every form, in the order the page lists them within their groups.
 pub const FORMS: &[Form] = &[
@@ -302,6 +49,45 @@ pub const FORMS: &[Form] = &[
                 Input::Bool,
             ),
             f("licence_no", "Số giấy phép", "Licence number", Input::Text),
+        ],
+    },
+    Form {
+        kind: "business_updated",
+        group: Group::Businesses,
+        vi: "Thay đổi thông tin cơ sở kinh doanh",
+        en: "Update a business",
+        fields: &[
+            f("business_id", "Mã cơ sở", "Business id", Input::Id),
+            f(
+                "kind",
+                "Loại hình (để trống nếu không đổi)",
+                "Kind (empty: unchanged)",
+                Input::Choice(BUSINESS_KINDS),
+            ),
+            f(
+                "conditional",
+                "Ngành nghề kinh doanh có điều kiện về ANTT",
+                "Conditional on security and order",
+                Input::YesNo,
+            ),
+            f(
+                "workers",
+                "Số người lao động tiếp xúc khách (để trống nếu không đổi)",
+                "Workers in contact with customers (empty: unchanged)",
+                Input::Count,
+            ),
+            f(
+                "commitment_signed",
+                "Đã ký cam kết với xã",
+                "Commitment signed",
+                Input::YesNo,
+            ),
+            f(
+                "licence_no",
+                "Số giấy phép (để trống nếu không đổi)",
+                "Licence number (empty: unchanged)",
+                Input::Text,
+            ),
         ],
     },
     Form {
@@ -578,6 +364,104 @@ pub const FORMS: &[Form] = &[
         ],
     },
     Form {
+        kind: "hotspot_identified",
+        group: Group::Hotspots,
+        vi: "Phát hiện tụ điểm",
+        en: "Hotspot identified",
+        fields: &[
+            f("hotspot_id", "Mã tụ điểm", "Hotspot id", Input::Id),
+            f("kind", "Loại tụ điểm", "Kind", Input::Choice(HOTSPOT_KINDS)),
+            f(
+                "estimated_persons",
+                "Số người liên quan (ước tính)",
+                "Persons involved (estimate)",
+                Input::Count,
+            ),
+        ],
+    },
+    Form {
+        kind: "hotspot_cleared",
+        group: Group::Hotspots,
+        vi: "Triệt xóa tụ điểm",
+        en: "Hotspot cleared",
+        fields: &[f("hotspot_id", "Mã tụ điểm", "Hotspot id", Input::Id)],
+    },
+    Form {
+        kind: "volunteer_team_reported",
+        group: Group::VolunteerTeams,
+        vi: "Báo cáo hoạt động của đội công tác xã hội tình nguyện",
+        en: "Volunteer team report",
+        fields: &[
+            f("team_id", "Mã đội", "Team id", Input::Id),
+            f("members", "Số đội viên", "Members", Input::Count),
+            f(
+                "activities",
+                "Số hoạt động trong kỳ",
+                "Activities in the period",
+                Input::Count,
+            ),
+        ],
+    },
+    Form {
+        kind: "training_held",
+        group: Group::Training,
+        vi: "Tổ chức lớp tập huấn",
+        en: "Training held",
+        fields: &[
+            f("training_id", "Số lớp tập huấn", "Training id", Input::Id),
+            f(
+                "role",
+                "Đối tượng tập huấn",
+                "Trainees",
+                Input::Choice(TRAINEE_ROLES),
+            ),
+            f(
+                "trainees",
+                "Số học viên",
+                "Number of trainees",
+                Input::Count,
+            ),
+            f("days", "Số ngày", "Days", Input::Count),
+        ],
+    },
+    Form {
+        kind: "pilot_model_started",
+        group: Group::PilotModels,
+        vi: "Triển khai mô hình điểm",
+        en: "Pilot model started",
+        fields: &[
+            f("model_id", "Mã mô hình", "Model id", Input::Id),
+            f("kind", "Loại mô hình", "Kind", Input::Choice(PILOT_MODELS)),
+            f("budget_vnd", "Kinh phí", "Budget", Input::Money),
+        ],
+    },
+    Form {
+        kind: "pilot_model_ended",
+        group: Group::PilotModels,
+        vi: "Kết thúc mô hình điểm",
+        en: "Pilot model ended",
+        fields: &[
+            f("model_id", "Mã mô hình", "Model id", Input::Id),
+            f("reason", "Lý do", "Reason", Input::Text),
+        ],
+    },
+    Form {
+        kind: "healthy_commune_assessed",
+        group: Group::HealthyCommunes,
+        vi: "Đánh giá xã, phường lành mạnh không có tệ nạn mại dâm",
+        en: "Healthy commune assessment",
+        fields: &[
+            f("year", "Năm đánh giá", "Year", Input::Year),
+            f("score", "Tổng số điểm", "Score", Input::Count),
+            f(
+                "classification",
+                "Kết quả",
+                "Result",
+                Input::Choice(HEALTHY_CLASSES),
+            ),
+        ],
+    },
+    Form {
         kind: "plan_adopted",
         group: Group::Plans,
         vi: "Ban hành kế hoạch",
@@ -591,6 +475,17 @@ pub const FORMS: &[Form] = &[
                 "Decision number",
                 Input::Text,
             ),
+        ],
+    },
+    Form {
+        kind: "target_set",
+        group: Group::Plans,
+        vi: "Giao chỉ tiêu",
+        en: "Set a target",
+        fields: &[
+            f("year", "Năm", "Year", Input::Year),
+            f("kpi", "Chỉ tiêu", "Indicator", Input::Choice(KPIS)),
+            f("target_bp", "Mức chỉ tiêu", "Target", Input::Percent),
         ],
     },
 ];
